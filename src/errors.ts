@@ -1,0 +1,42 @@
+// One error type for everything tsrun reports to its user: a message that
+// says what failed and where, and exit status 1.
+
+export class TsrunError extends Error {
+  readonly exitCode: number;
+  /** Extra problems, for errors that gather several (validation). */
+  readonly details: string[];
+
+  constructor(message: string, opts: { exitCode?: number; details?: string[]; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TsrunError';
+    this.exitCode = opts.exitCode ?? 1;
+    this.details = opts.details ?? [];
+  }
+}
+
+/** A system call failure as Node reports it, turned into "what: path: reason". */
+export function sysError(what: string, err: unknown): TsrunError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = e && e.code ? describeErrno(e) : String((e && e.message) || err);
+  return new TsrunError(`${what}: ${reason}`, { cause: err });
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EEXIST: 'file exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EBUSY: 'device or resource busy',
+  EINVAL: 'invalid argument',
+  ESRCH: 'no such process',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  ELOOP: 'too many levels of symbolic links',
+  ENXIO: 'no such device or address',
+};
+
+export function describeErrno(e: NodeJS.ErrnoException): string {
+  return (e.code && ERRNO_TEXT[e.code]) || e.message;
+}

@@ -1,0 +1,132 @@
+// The init plan: everything tsrun-init needs, as plain numbers and strings.
+// Built from a validated config by src/plan/build.ts, encoded by encode.ts.
+// Field meanings are documented in native/plan.h.
+
+export interface PlanMount {
+  source: string;
+  destination: string;
+  type?: string;
+  flags: bigint;
+  data?: string;
+  propagation: bigint[];
+  remountFlags?: bigint;
+  destIsFile?: boolean;
+  attrSet?: bigint;
+  attrClr?: bigint;
+  idmapUserns?: string;
+}
+
+export interface PlanDevice {
+  path: string;
+  type: number; // S_IFCHR | S_IFBLK | S_IFIFO
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  bind?: boolean;
+}
+
+export interface PlanHook {
+  kind: 1 | 2; // HookKind
+  path: string;
+  args: string[];
+  env: string[];
+  timeout: number;
+}
+
+export interface PlanCaps {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export interface PlanSched {
+  policy: number;
+  nice?: number;
+  priority?: number;
+  flags?: bigint;
+  runtime?: bigint;
+  deadline?: bigint;
+  period?: bigint;
+}
+
+export interface InitPlan {
+  mode: 1 | 2; // PlanMode
+  wait?: boolean;
+  nsJoin: { type: number; path: string }[];
+  cloneFlags: number;
+  uidMap?: string;
+  gidMap?: string;
+  timensOffsets?: string;
+  cgroupProcs: string[];
+
+  rootfs?: string;
+  rootfsPropagation?: bigint;
+  mounts: PlanMount[];
+  devices: PlanDevice[];
+  symlinks: { target: string; path: string }[];
+  noPivot?: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  rootReadonly?: boolean;
+  hostname?: string;
+  domainname?: string;
+  sysctls: { path: string; value: string }[];
+
+  rlimits: { type: number; soft: bigint; hard: bigint }[];
+  oomScoreAdj?: number;
+  personality?: number;
+  newKeyring?: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number;
+  cwd: string;
+  args: string[];
+  env: string[];
+  caps?: PlanCaps;
+  noNewPrivs?: boolean;
+  seccompBpf?: Uint8Array;
+  seccompFlags?: bigint;
+  seccompListener?: string;
+  seccompMetadata?: string;
+  fifoPath?: string;
+  preserveFds?: number;
+  terminal?: boolean;
+  consoleSocket?: string;
+  consoleHeight?: number;
+  consoleWidth?: number;
+  hooks: PlanHook[];
+  apparmor?: string;
+  selinux?: string;
+  sched?: PlanSched;
+  ioprio?: number;
+  cpuAffinityInitial?: string;
+  cpuAffinityFinal?: string;
+}
+
+export function emptyPlan(mode: 1 | 2): InitPlan {
+  return {
+    mode,
+    nsJoin: [],
+    cloneFlags: 0,
+    cgroupProcs: [],
+    mounts: [],
+    devices: [],
+    symlinks: [],
+    maskedPaths: [],
+    readonlyPaths: [],
+    sysctls: [],
+    rlimits: [],
+    uid: 0,
+    gid: 0,
+    additionalGids: [],
+    cwd: '/',
+    args: [],
+    env: [],
+    hooks: [],
+  };
+}
