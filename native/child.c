@@ -1,0 +1,182 @@
+/*
+ * child.c - the container process before its execve, in the fixed order of
+ * plan.h: become root of a new user namespace, new session, cgroup
+ * namespace, rootfs, hooks, root switch, console, hostname and sysctls,
+ * read-only/masked paths, process attributes, credentials, READY, fifo,
+ * startContainer hooks, execve.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "init.h"
+
+static bool joins(const struct plan *p, uint64_t type)
+{
+	for (size_t i = 0; i < p->nns; i++)
+		if (p->ns[i].type == type)
+			return true;
+	return false;
+}
+
+static bool has_ns(const struct plan *p, uint64_t type)
+{
+	return (p->clone_flags & type) || joins(p, type);
+}
+
+/* Attributes, credentials and the executable; shared by create and exec.
+ * Returns the path to execve. */
+static char *setup_process(struct plan *p, int lsock, const char *state)
+{
+	set_rlimits(p);
+	set_process_attrs(p);
+	set_exec_labels(p);
+	/* before the user switch, as root; again after it if root may not */
+	bool cwd_done = chdir(p->cwd) == 0;
+	if (!cwd_done && errno != EACCES && errno != EPERM)
+		die(errno, "chdir to cwd \"%s\"", p->cwd);
+	fix_stdio_owner(p);
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: now */
+	if (!p->no_new_privs)
+		load_seccomp(p, lsock, state);
+	apply_credentials(p);
+	if (!cwd_done && chdir(p->cwd) < 0)
+		die(errno, "chdir to cwd \"%s\"", p->cwd);
+	return lookup_executable(p);
+}
+
+static char *wait_hooks_done(struct plan *p)
+{
+	if (send_msg(g_syncfd, MSG_HOOKS, NULL, 0) < 0)
+		_exit(1); /* the runtime is gone: nobody to report to */
+	uint32_t tag, len;
+	uint8_t *buf;
+	if (recv_msg(g_syncfd, &tag, &buf, &len, PLAN_MAX_BYTES) < 0) {
+		if (errno == 0)
+			_exit(1);
+		die(errno, "wait for MSG_HOOKS_DONE");
+	}
+	if (tag != MSG_HOOKS_DONE)
+		die(0, "expected MSG_HOOKS_DONE, got %s (%u)", tag_name(tag), tag);
+	if (memchr(buf, 0, len))
+		die(0, "MSG_HOOKS_DONE: a NUL byte in the state");
+	if (len == 0 && p->state_json) {
+		free(buf);
+		return p->state_json;
+	}
+	return (char *)buf;
+}
+
+static void create_container(struct plan *p, int consock, int lsock)
+{
+	if (p->clone_flags & CLONE_NEWNET)
+		loopback_up();
+	int rootfd = -1;
+	if (p->rootfs) {
+		/* never let a rootfs set-up touch the host's mount table */
+		if (!has_ns(p, CLONE_NEWNS))
+			die(0, "a rootfs needs a mount namespace (CLONE_NEWNS)");
+		rootfd = setup_rootfs(p);
+	} else if (p->nmounts || p->ndevices || p->nsymlinks || p->masked.n || p->readonly.n ||
+		   p->root_readonly) {
+		die(0, "mounts, devices, symlinks and masked or read-only paths need P_ROOTFS");
+	}
+
+	char *state = wait_hooks_done(p);
+	run_hooks(p, HOOK_KIND_CREATE_CONTAINER, state);
+
+	int fifofd = -1;
+	if (p->fifo_path) {
+		fifofd = open(p->fifo_path, O_PATH | O_CLOEXEC);
+		if (fifofd < 0)
+			die(errno, "open the exec fifo \"%s\"", p->fifo_path);
+	}
+	if (rootfd >= 0)
+		switch_root(p, rootfd);
+	if (p->terminal)
+		setup_console(p, consock, true);
+	if ((p->hostname || p->domainname) && !has_ns(p, CLONE_NEWUTS))
+		die(0, "a hostname or domainname needs a UTS namespace");
+	/* sysctls before the read-only paths: /proc/sys goes read-only */
+	set_hostname_sysctl(p);
+	if (rootfd >= 0)
+		readonly_and_masked_paths(p);
+
+	char *path = setup_process(p, lsock, state);
+	if (send_msg(g_syncfd, MSG_READY, NULL, 0) < 0)
+		_exit(1);
+	g_post_ready = true;
+	if (fifofd >= 0)
+		wait_exec_fifo(fifofd);
+	send_msg(g_syncfd, MSG_STARTED, NULL, 0); /* the creating runtime may be gone */
+	run_hooks(p, HOOK_KIND_START_CONTAINER, state);
+	final_exec(p, path, lsock, state);
+}
+
+static void exec_process(struct plan *p, int consock, int lsock)
+{
+	if (p->terminal)
+		setup_console(p, consock, false);
+	const char *state = p->state_json ? p->state_json : "{}";
+	char *path = setup_process(p, lsock, state);
+	if (send_msg(g_syncfd, MSG_READY, NULL, 0) < 0)
+		_exit(1);
+	g_post_ready = true;
+	final_exec(p, path, lsock, state);
+}
+
+static void exit_on_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+void child_main(struct plan *p, int relfd, int consock, int lsock)
+{
+	g_kill_on_error = 0;
+	/* As pid 1 of a new pid namespace we would ignore every signal without
+	 * a handler, SIGTERM from `tsrun kill` included: until the execve
+	 * (which resets handlers) such a signal ends us, as it would anyone. */
+	struct sigaction sa = { .sa_handler = exit_on_signal };
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* released by stage 0 once cgroups and id maps are in place; it sends
+	 * our pid as the runtime sees it */
+	int32_t hostpid;
+	ssize_t r;
+	do
+		r = read(relfd, &hostpid, sizeof hostpid);
+	while (r < 0 && errno == EINTR);
+	if (r != sizeof hostpid)
+		_exit(1); /* stage 0 failed and has reported it */
+	close(relfd);
+	g_host_pid = hostpid;
+
+	if (has_ns(p, CLONE_NEWUSER)) {
+		/* root of the namespace: files we create get a mapped owner */
+		if (setresgid(0, 0, 0) < 0)
+			die(errno, "setresgid to 0 in the user namespace (is gid 0 mapped?)");
+		if (setresuid(0, 0, 0) < 0)
+			die(errno, "setresuid to 0 in the user namespace (is uid 0 mapped?)");
+	}
+	if (setsid() < 0)
+		die(errno, "setsid");
+	set_sched(p);
+	/* after stage 0 put us in our cgroups, so they become our root */
+	if ((p->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		die(errno, "unshare the cgroup namespace");
+
+	if (p->mode == PLAN_MODE_CREATE)
+		create_container(p, consock, lsock);
+	else
+		exec_process(p, consock, lsock);
+	_exit(1); /* not reached: both end in execve or die */
+}

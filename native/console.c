@@ -1,0 +1,132 @@
+/*
+ * console.c - the container's terminal: a pty from the container's own
+ * devpts, the master sent to the console socket (SCM_RIGHTS), the slave as
+ * stdio and controlling terminal, and bound onto /dev/console.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "init.h"
+
+/* Connected early, while host paths are still reachable (before setns into
+ * a mount namespace, before pivot_root). */
+int connect_unix(const char *path, const char *what)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die(errno, "open a socket for %s", what);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int dirfd = -1;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		/* too long for sun_path: go through an fd of its directory */
+		char *dir = xstrndup(path, strlen(path));
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			die(ENAMETOOLONG, "connect to %s \"%s\"", what, path);
+		*slash = '\0';
+		dirfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0)
+			die(errno, "open the directory of %s \"%s\"", what, path);
+		int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", fd_path(dirfd), slash + 1);
+		if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+			die(ENAMETOOLONG, "connect to %s \"%s\"", what, path);
+		free(dir);
+	} else {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+	}
+	int r;
+	do
+		r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		die(errno, "connect to %s \"%s\"", what, path);
+	if (dirfd >= 0)
+		close(dirfd);
+	return s;
+}
+
+int send_fd(int sock, int fd, const void *data, size_t len)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	memset(ctl, 0, sizeof ctl);
+	char one = 0;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	if (len == 0) {
+		iov.iov_base = &one; /* SCM_RIGHTS needs at least one byte */
+		iov.iov_len = 1;
+	}
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl,
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	ssize_t w;
+	do
+		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	/* the rest of a long payload, without the fd */
+	if (len && (size_t)w < len && write_all(sock, (const char *)data + w, len - (size_t)w) < 0)
+		return -1;
+	return 0;
+}
+
+void setup_console(struct plan *p, int sock, bool bind_console)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die(errno, "open \"/dev/ptmx\" in the container");
+	if (unlockpt(master) < 0)
+		die(errno, "unlock the pty");
+	char name[64];
+	if (ptsname_r(master, name, sizeof name) != 0)
+		die(errno, "get the name of the pty");
+	/* TIOCGPTPEER opens the slave of this very master, with no path lookup */
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		die(errno, "open the pty slave \"%s\"", name);
+	if (p->console_height || p->console_width) {
+		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+				      .ws_col = (unsigned short)p->console_width };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			die(errno, "set the console size to %llux%llu", (unsigned long long)p->console_width,
+			    (unsigned long long)p->console_height);
+	}
+	if (bind_console) {
+		/* an empty file to bind onto; mknod, so an existing node is never opened */
+		struct stat st;
+		if (lstat("/dev/console", &st) < 0 &&
+		    (errno != ENOENT || mknod("/dev/console", S_IFREG | 0600, 0) < 0))
+			die(errno, "create \"/dev/console\"");
+		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			die(errno, "bind \"%s\" onto \"/dev/console\"", name);
+	}
+	if (send_fd(sock, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
+		die(errno, "send the pty master to the console socket \"%s\"", p->console_socket);
+	close(master);
+	close(sock);
+
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		die(errno, "make \"%s\" the controlling terminal", name);
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(slave, fd) < 0)
+			die(errno, "dup the pty onto fd %d", fd);
+	if (slave > 2)
+		close(slave);
+}

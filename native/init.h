@@ -1,0 +1,231 @@
+/*
+ * init.h - shared declarations of tsrun-init: the decoded plan and the
+ * helpers each file offers the others.
+ */
+#ifndef TSRUN_INIT_H
+#define TSRUN_INIT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "plan.h"
+
+/* ---- the decoded plan ----------------------------------------------------- */
+
+/* A NULL-terminated string list (argv/envp shaped). */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+struct ns_join {
+	uint64_t type;
+	char *path;
+};
+
+struct mount_ent {
+	char *source, *dest, *type, *data, *idmap_userns;
+	uint64_t flags;
+	uint64_t *prop;
+	size_t nprop;
+	bool has_remount, dest_is_file, has_attr_set, has_attr_clr;
+	uint64_t remount_flags, attr_set, attr_clr;
+	int idmap_fd;  /* the idmapped tree, made by stage 0 (see main.c) */
+};
+
+struct device_ent {
+	char *path;
+	uint64_t type, major, minor, mode, uid, gid;
+	bool bind;
+};
+
+struct symlink_ent {
+	char *target, *path;
+};
+
+struct sysctl_ent {
+	char *path, *value;
+};
+
+struct rlimit_ent {
+	uint64_t type, soft, hard;
+};
+
+struct caps {
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
+struct hook {
+	uint64_t kind, timeout;
+	char *path;
+	struct strv args, env;
+};
+
+struct sched {
+	uint64_t policy, flags, runtime, deadline, period, priority;
+	int64_t nice;
+};
+
+struct plan {
+	uint64_t mode;
+	bool wait;
+	struct ns_join *ns;
+	size_t nns;
+	uint64_t clone_flags;
+	char *uid_map, *gid_map, *timens_offsets;
+	struct strv cgroup_procs;
+
+	char *rootfs;
+	bool has_rootfs_prop;
+	uint64_t rootfs_prop;
+	struct mount_ent *mounts;
+	size_t nmounts;
+	struct device_ent *devices;
+	size_t ndevices;
+	struct symlink_ent *symlinks;
+	size_t nsymlinks;
+	bool no_pivot, root_readonly;
+	struct strv masked, readonly;
+	char *hostname, *domainname;
+	struct sysctl_ent *sysctls;
+	size_t nsysctls;
+
+	struct rlimit_ent *rlimits;
+	size_t nrlimits;
+	bool has_oom, has_personality, has_umask, has_caps, has_ioprio, has_sched;
+	int64_t oom_score_adj;
+	uint64_t personality, umask, ioprio;
+	char *new_keyring;
+	uint64_t uid, gid;
+	uint64_t *add_gids;
+	size_t nadd_gids;
+	char *cwd;
+	struct strv args, env;
+	struct caps caps;
+	bool no_new_privs;
+	uint8_t *seccomp_bpf;
+	size_t seccomp_len;
+	uint64_t seccomp_flags;
+	char *seccomp_listener, *seccomp_metadata;
+	char *fifo_path;
+	uint64_t preserve_fds;
+	bool terminal;
+	char *console_socket;
+	uint64_t console_height, console_width;
+	struct hook *hooks;
+	size_t nhooks;
+	char *apparmor, *selinux, *state_json;
+	struct sched sched;
+	char *cpu_affinity_initial, *cpu_affinity_final;
+};
+
+/* ---- util.c --------------------------------------------------------------- */
+
+extern int g_syncfd;        /* the runtime's socket, -1 in --dump-plan */
+extern bool g_post_ready;   /* after MSG_READY errors also go to fd 2 */
+extern int g_fifo_wfd;      /* write end of the exec fifo once start opened it */
+extern pid_t g_kill_on_error; /* stage 0: the child to kill if stage 0 fails */
+
+__attribute__((noreturn, format(printf, 2, 3)))
+void die(int err, const char *fmt, ...);
+__attribute__((noreturn))
+void die_exit(int code, int err, const char *fmt, va_list ap);
+__attribute__((format(printf, 1, 2)))
+void warnmsg(const char *fmt, ...);
+const char *errstr(int err);
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrndup(const char *s, size_t n);
+__attribute__((format(printf, 1, 2)))
+char *xasprintf(const char *fmt, ...);
+int write_all(int fd, const void *buf, size_t len);
+int write_file_at(int dirfd, const char *path, const char *data, size_t len);
+ssize_t read_file(const char *path, char *buf, size_t max);
+void strv_push(struct strv *sv, char *s);
+const char *strv_get_env(const struct strv *env, const char *name);
+char *fd_path(int fd); /* "/proc/self/fd/N" in a static buffer */
+
+/* ---- sync.c --------------------------------------------------------------- */
+
+int send_msg(int fd, uint32_t tag, const void *payload, uint32_t len);
+int send_u64(int fd, uint32_t tag, uint64_t v);
+int send_str(int fd, uint32_t tag, const char *s);
+/* 0 on success; -1 with errno set, errno 0 meaning a clean EOF. */
+int recv_msg(int fd, uint32_t *tag, uint8_t **payload, uint32_t *len, uint32_t max);
+
+/* ---- plan.c / dump.c ------------------------------------------------------ */
+
+struct plan *decode_plan(const uint8_t *buf, size_t len);
+int dump_plan_main(void);
+const char *tag_name(uint32_t tag);
+
+/* ---- paths.c -------------------------------------------------------------- */
+
+/* All return an O_PATH fd, or -1 with errno. Paths are container paths,
+ * resolved inside rootfd without leaving it. */
+int open_in_root(int rootfd, const char *path);
+int mkdir_all_in_root(int rootfd, const char *path);
+int prepare_dest(int rootfd, const char *path, bool is_file);
+int open_parent_in_root(int rootfd, const char *path, const char **base);
+
+/* ---- child.c / main.c ----------------------------------------------------- */
+
+__attribute__((noreturn)) void child_main(struct plan *p, int relfd, int consock, int listenersock);
+
+/* ---- rootfs.c ------------------------------------------------------------- */
+
+int setup_rootfs(struct plan *p);                  /* returns the rootfs fd */
+void switch_root(struct plan *p, int rootfd);
+void readonly_and_masked_paths(struct plan *p);
+int remount_keep_locked(const char *path, unsigned long flags);
+void prepare_idmapped_mounts(struct plan *p);
+
+/* ---- devices.c ------------------------------------------------------------ */
+
+void create_devices(struct plan *p, int rootfd);
+void create_symlinks(struct plan *p, int rootfd);
+
+/* ---- process.c ------------------------------------------------------------ */
+
+void set_hostname_sysctl(struct plan *p);
+void loopback_up(void);
+void set_rlimits(struct plan *p);
+void apply_rlimits(struct plan *p, pid_t pid);
+void set_process_attrs(struct plan *p);
+void set_sched(struct plan *p);
+void set_cpu_affinity(const char *list, const char *which);
+void set_exec_labels(struct plan *p);
+
+/* ---- creds.c -------------------------------------------------------------- */
+
+void apply_credentials(struct plan *p);
+void load_seccomp(struct plan *p, int listenersock, const char *state_json);
+void fix_stdio_owner(struct plan *p);
+
+/* ---- console.c ------------------------------------------------------------ */
+
+int connect_unix(const char *path, const char *what);
+int send_fd(int sock, int fd, const void *data, size_t len);
+void setup_console(struct plan *p, int sock, bool bind_console);
+
+/* ---- hooks.c -------------------------------------------------------------- */
+
+void run_hooks(struct plan *p, uint64_t kind, const char *state_json);
+
+/* ---- exec.c --------------------------------------------------------------- */
+
+char *lookup_executable(struct plan *p);
+void wait_exec_fifo(int fifofd);
+__attribute__((noreturn))
+void final_exec(struct plan *p, const char *path, int listenersock, const char *state_json);
+void reset_signals(void);
+void close_range_cloexec(unsigned int from);
+
+extern pid_t g_host_pid;   /* the container process's pid as the runtime sees it */
+/* [i]: preserved fd 3+i was closed at start; ours holds its place, closed at exec */
+extern uint8_t *g_reserved_fds;
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * main.c - tsrun-init's entry and stage 0.
+ *
+ * Stage 0 is the process the runtime spawned. It reads the plan, opens what
+ * must be reached through host paths (cgroup.procs, the console and seccomp
+ * sockets, /proc) while it still can, joins the namespaces, makes a time
+ * namespace, clones the container process into the new ones, places it in
+ * its cgroups, writes its id maps, reports MSG_PID and releases it. Then it
+ * exits, or with P_WAIT waits and reports MSG_EXIT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "init.h"
+
+/* struct clone_args of <linux/sched.h>, CLONE_ARGS_SIZE_VER0 */
+struct clone_args_v0 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* Fork-like: the child returns 0 on a copy of our stack. Safe here because
+ * the process is single-threaded. */
+static pid_t do_clone(uint64_t flags)
+{
+	struct clone_args_v0 a = { .flags = flags, .exit_signal = SIGCHLD };
+	long r = syscall(SYS_clone3, &a, sizeof a);
+	if (r < 0 && errno == ENOSYS)
+		r = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0);
+	return (pid_t)r;
+}
+
+static const char *ns_name(uint64_t t)
+{
+	switch (t) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
+
+/* A closed stdio fd would be taken by our first open() and so reach the
+ * container: hold its place with /dev/null. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			die(errno, "open \"/dev/null\" for closed fd %d", fd);
+		if (n != fd) {
+			if (dup2(n, fd) < 0)
+				die(errno, "dup onto fd %d", fd);
+			close(n);
+		}
+	}
+}
+
+/* Same for the preserved fds 3..3+N-1: one that is closed now gets a
+ * CLOEXEC placeholder, so none of our own fds can land there. */
+static void reserve_preserved_fds(struct plan *p)
+{
+	if (!p->preserve_fds)
+		return;
+	if (g_syncfd >= 3 && (uint64_t)g_syncfd < 3 + p->preserve_fds)
+		die(0, "the sync fd %d is among the %llu preserved fds", g_syncfd,
+		    (unsigned long long)p->preserve_fds);
+	g_reserved_fds = xmalloc(p->preserve_fds);
+	for (uint64_t i = 0; i < p->preserve_fds; i++) {
+		int fd = (int)(3 + i);
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (n < 0 || (n != fd && dup3(n, fd, O_CLOEXEC) < 0))
+			die(errno, "reserve preserved fd %d", fd);
+		if (n != fd)
+			close(n);
+		g_reserved_fds[i] = 1;
+	}
+}
+
+static void write_pid_to(int fd, pid_t pid, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+	ssize_t w;
+	do
+		w = write(fd, buf, (size_t)n);
+	while (w < 0 && errno == EINTR);
+	if (w != n)
+		die(w < 0 ? errno : EIO, "add pid %d to \"%s\"", (int)pid, path);
+	close(fd);
+}
+
+static void stage0(struct plan *p)
+{
+	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		die(errno, "open \"/proc\"");
+
+	/* host paths first: after setns into a mount namespace they are gone */
+	int *cg = xmalloc((p->cgroup_procs.n + 1) * sizeof *cg);
+	for (size_t i = 0; i < p->cgroup_procs.n; i++) {
+		cg[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC);
+		if (cg[i] < 0)
+			die(errno, "open \"%s\"", p->cgroup_procs.v[i]);
+	}
+	/* the exec fifo `tsrun start` opens; writable by the container user
+	 * (0622, as runc), whatever our umask */
+	if (p->fifo_path) {
+		if (mkfifo(p->fifo_path, 0622) < 0)
+			die(errno, "make the exec fifo \"%s\"", p->fifo_path);
+		if (chmod(p->fifo_path, 0622) < 0)
+			die(errno, "chmod the exec fifo \"%s\"", p->fifo_path);
+	}
+	int consock = -1, lsock = -1;
+	if (p->terminal) {
+		if (!p->console_socket)
+			die(0, "a terminal needs a console socket (P_CONSOLE_SOCKET)");
+		consock = connect_unix(p->console_socket, "the console socket");
+	}
+	if (p->seccomp_listener)
+		lsock = connect_unix(p->seccomp_listener, "the seccomp listener");
+	prepare_idmapped_mounts(p);
+	int *nsfd = xmalloc((p->nns + 1) * sizeof *nsfd);
+	bool joins_user = false;
+	for (size_t i = 0; i < p->nns; i++) {
+		nsfd[i] = open(p->ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (nsfd[i] < 0)
+			die(errno, "open %s namespace \"%s\"", ns_name(p->ns[i].type), p->ns[i].path);
+		joins_user |= p->ns[i].type == CLONE_NEWUSER;
+	}
+
+	/* inherited by the child; set here, where we hold the host's
+	 * CAP_SYS_RESOURCE (a user namespace would not give it) */
+	if (p->has_oom) {
+		char v[32];
+		int n = snprintf(v, sizeof v, "%lld", (long long)p->oom_score_adj);
+		if (write_file_at(procfd, "self/oom_score_adj", v, (size_t)n) < 0)
+			die(errno, "write oom_score_adj %s", v);
+	}
+	if (p->has_ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)p->ioprio) < 0)
+		die(errno, "set I/O priority %llu", (unsigned long long)p->ioprio);
+	if (p->cpu_affinity_initial)
+		set_cpu_affinity(p->cpu_affinity_initial, "initial");
+	if (joins_user)
+		apply_rlimits(p, 0); /* after setns we could no longer raise them */
+
+	for (size_t i = 0; i < p->nns; i++) {
+		if (setns(nsfd[i], (int)p->ns[i].type) < 0)
+			die(errno, "join %s namespace \"%s\"", ns_name(p->ns[i].type), p->ns[i].path);
+		close(nsfd[i]);
+	}
+	if (p->clone_flags & CLONE_NEWTIME) {
+		/* applies to our children only; offsets must be in before one enters */
+		if (unshare(CLONE_NEWTIME) < 0)
+			die(errno, "unshare the time namespace");
+		if (p->timens_offsets &&
+		    write_file_at(procfd, "self/timens_offsets", p->timens_offsets, strlen(p->timens_offsets)) < 0)
+			die(errno, "write \"/proc/self/timens_offsets\"");
+	}
+
+	int rel[2];
+	if (pipe2(rel, O_CLOEXEC) < 0)
+		die(errno, "pipe");
+	uint64_t flags = p->clone_flags & ~(uint64_t)(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	pid_t pid = do_clone(flags);
+	if (pid < 0)
+		die(errno, "clone with flags %#llx", (unsigned long long)flags);
+	if (pid == 0) {
+		close(rel[1]);
+		close(procfd);
+		for (size_t i = 0; i < p->cgroup_procs.n; i++)
+			close(cg[i]);
+		child_main(p, rel[0], consock, lsock);
+	}
+	g_kill_on_error = pid;
+	close(rel[0]);
+	if (consock >= 0)
+		close(consock);
+	if (lsock >= 0)
+		close(lsock);
+
+	for (size_t i = 0; i < p->cgroup_procs.n; i++)
+		write_pid_to(cg[i], pid, p->cgroup_procs.v[i]);
+	if (!joins_user)
+		apply_rlimits(p, pid);
+	char path[64];
+	if (p->uid_map) {
+		snprintf(path, sizeof path, "%d/uid_map", (int)pid);
+		if (write_file_at(procfd, path, p->uid_map, strlen(p->uid_map)) < 0)
+			die(errno, "write uid map to \"/proc/%s\"", path);
+	}
+	if (p->gid_map) {
+		snprintf(path, sizeof path, "%d/gid_map", (int)pid);
+		if (write_file_at(procfd, path, p->gid_map, strlen(p->gid_map)) < 0)
+			die(errno, "write gid map to \"/proc/%s\"", path);
+	}
+	if (send_u64(g_syncfd, MSG_PID, (uint64_t)pid) < 0)
+		die(errno, "send MSG_PID");
+	int32_t hostpid = pid;
+	if (write_all(rel[1], &hostpid, sizeof hostpid) < 0)
+		die(errno, "release the container process");
+	close(rel[1]);
+	g_kill_on_error = 0; /* from here the child reports its own errors */
+
+	if (!p->wait)
+		_exit(0);
+
+	/* foreground: the runtime forwards signals to the container process;
+	 * we only must not die of those a terminal sends to its whole
+	 * process group (the container has its own session) */
+	int ignore[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
+	for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++)
+		signal(ignore[i], SIG_IGN);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die(errno, "wait for the container process %d", (int)pid);
+	send_u64(g_syncfd, MSG_EXIT, (uint64_t)(uint32_t)status);
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--dump-plan") == 0)
+		return dump_plan_main();
+	char *end = NULL;
+	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+	if (argc != 2 || !*argv[1] || *end || fd < 3 || fd > 1 << 20) {
+		fprintf(stderr, "usage: tsrun-init <syncfd (3 or above)>\n"
+				"       tsrun-init --dump-plan < plan-body\n");
+		return 2;
+	}
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "tsrun-init: sync fd %ld: %s\n", fd, errstr(errno));
+		return 1;
+	}
+	/* our end of the socket: blocking, whatever the spawner left */
+	int fl = fcntl((int)fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
+	g_syncfd = (int)fd;
+	signal(SIGPIPE, SIG_IGN);
+	ensure_std_fds();
+
+	uint32_t tag, len;
+	uint8_t *buf;
+	if (recv_msg(g_syncfd, &tag, &buf, &len, PLAN_MAX_BYTES) < 0) {
+		if (errno == 0)
+			die(0, "read the plan: the runtime closed the sync socket");
+		die(errno, "read the plan from the sync socket");
+	}
+	if (tag != MSG_PLAN)
+		die(0, "expected MSG_PLAN first, got %s (%u)", tag_name(tag), tag);
+	struct plan *p = decode_plan(buf, len);
+	reserve_preserved_fds(p);
+	stage0(p);
+	return 0;
+}
