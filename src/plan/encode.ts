@@ -171,6 +171,7 @@ export function encodePlanBody(plan: InitPlan): Buffer {
   for (const h of plan.hooks) w.group(P.HOOK, (g) => writeHook(g, h));
   optStr(w, P.APPARMOR, plan.apparmor);
   optStr(w, P.SELINUX, plan.selinux);
+  optStr(w, P.STATE_JSON, plan.stateJson);
   if (plan.sched) {
     const sched = plan.sched;
     w.group(P.SCHED, (g) => writeSched(g, sched));

@@ -34,6 +34,7 @@ export const P = {
   HOSTNAME: 129,
   DOMAINNAME: 130,
   SYSCTL: 131,
+  ROOT_PARENT_PRIVATE: 132, // reserved in plan.h: never encoded, the init decides itself
   RLIMIT: 140,
   OOM_SCORE_ADJ: 141,
   PERSONALITY: 142,

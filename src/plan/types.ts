@@ -102,6 +102,7 @@ export interface InitPlan {
   hooks: PlanHook[];
   apparmor?: string;
   selinux?: string;
+  stateJson?: string; // P_STATE_JSON: state for hooks/seccomp listener when no MSG_HOOKS_DONE comes (exec)
   sched?: PlanSched;
   ioprio?: number;
   cpuAffinityInitial?: string;

@@ -1,0 +1,191 @@
+// config → init plan. Pure: everything it knows about the machine comes from HostFacts.
+import type { Process, Spec } from '../spec/types';
+import { emptyPlan, type InitPlan } from './types';
+import type { HostFacts } from './host';
+import { planError, noNul, type PlanContext } from './util';
+import { namespaceMap, planNamespaces, planExecNamespaces, planIdMapsAndTime } from './namespaces';
+import { planMounts, devIsBindMounted } from './mounts';
+import { planDevices } from './devices';
+import { applyProcess } from './process';
+import {
+  planSysctls,
+  planRootfsPropagation,
+  planPersonality,
+  planSeccomp,
+  planHooks,
+  type SeccompCompiler,
+} from './linux';
+
+export interface CreateOptions {
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** --preserve-fds N: fds 3.. (after any socket-activation fds) stay open. */
+  preserveFds?: number;
+  /** Socket activation: the runtime was given this many LISTEN_FDS; they go first, from fd 3 (runc). */
+  listenFds?: number;
+  consoleSocket?: string;
+  fifoPath: string;
+  wait?: boolean;
+  id: string;
+}
+
+export interface CreatePlanInput {
+  spec: Spec;
+  bundle: string;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  opts: CreateOptions;
+  host: HostFacts;
+  /** cgroup.procs files the container joins (from the cgroup driver). */
+  cgroupProcs: string[];
+  compileSeccomp?: SeccompCompiler;
+  /** Creates a user namespace with these maps and returns its path (for idmapped mounts). */
+  idmapUserns?: (maps: { uidMap: string; gidMap: string }) => string;
+}
+
+export interface ExecOptions {
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  listenFds?: number;
+  consoleSocket?: string;
+  wait?: boolean;
+  id: string;
+}
+
+export interface ExecPlanInput {
+  /** The container's config. */
+  spec: Spec;
+  /** Host pid of the container's init process. */
+  pid: number;
+  /** The process to run in the container. */
+  process: Process;
+  opts: ExecOptions;
+  host: HostFacts;
+  /** cgroup.procs files the process joins (the container's cgroups, or a sub-cgroup). */
+  cgroupProcs: string[];
+  compileSeccomp?: SeccompCompiler;
+}
+
+export interface PlanResult {
+  plan: InitPlan;
+  warnings: string[];
+}
+
+/** Fields tsrun refuses for now: set but not applied would be a silent lie. */
+function refuseUnsupported(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  if (linux.intelRdt !== undefined) throw planError('linux.intelRdt', 'not supported by tsrun');
+  if (linux.memoryPolicy !== undefined) throw planError('linux.memoryPolicy', 'not supported by tsrun');
+  if (linux.netDevices !== undefined && Object.keys(linux.netDevices).length > 0) {
+    throw planError('linux.netDevices', 'not supported by tsrun');
+  }
+}
+
+function checkPreserveFds(where: string, n: number | undefined): number {
+  if (n === undefined) return 0;
+  if (!Number.isInteger(n) || n < 0) throw planError(where, `must be a non-negative integer, got ${n}`);
+  return n;
+}
+
+/** Socket activation and --preserve-fds: runc passes LISTEN_FDS fds first, then the preserved ones. */
+function applyExtraFds(plan: InitPlan, opts: { preserveFds?: number; listenFds?: number }): void {
+  const listen = checkPreserveFds('listenFds', opts.listenFds);
+  const preserve = checkPreserveFds('--preserve-fds', opts.preserveFds);
+  if (listen > 0) plan.env.push(`LISTEN_FDS=${listen}`, 'LISTEN_PID=1');
+  if (listen + preserve > 0) plan.preserveFds = listen + preserve;
+}
+
+function keyringName(opts: { noNewKeyring?: boolean; id: string }): string | undefined {
+  return opts.noNewKeyring ? undefined : noNul('id', `_ses.${opts.id}`);
+}
+
+function containerPaths(where: string, paths: string[] | undefined): string[] {
+  return (paths ?? []).map((p, i) => {
+    noNul(`${where}[${i}]`, p);
+    if (!p.startsWith('/')) throw planError(`${where}[${i}]`, `must be an absolute path, got "${p}"`);
+    return p;
+  });
+}
+
+export function buildCreatePlan(input: CreatePlanInput): PlanResult {
+  const { spec, opts } = input;
+  const ctx: PlanContext = { host: input.host, warnings: [] };
+  refuseUnsupported(spec);
+  if (!spec.process) throw planError('process', 'is required to create a container');
+  if (!input.rootfs.startsWith('/')) throw planError('root.path', `the rootfs must be resolved to an absolute path, got "${input.rootfs}"`);
+
+  const plan = emptyPlan(1);
+  const ns = namespaceMap(spec);
+  if (!ns.has('mount')) {
+    // Without one the init would change the propagation of the host's "/" and mount into the host.
+    throw planError('linux.namespaces', 'tsrun needs a mount namespace (type "mount")');
+  }
+  Object.assign(plan, planNamespaces(ns), planIdMapsAndTime(spec, ns, ctx));
+  plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
+  if (opts.wait) plan.wait = true;
+
+  // Root filesystem.
+  plan.rootfs = noNul('root.path', input.rootfs);
+  plan.rootfsPropagation = planRootfsPropagation(spec, !!opts.noPivot);
+  if (opts.noPivot) plan.noPivot = true;
+  const mounts = planMounts(
+    { spec, bundle: input.bundle, namespaces: ns, cgroupProcs: input.cgroupProcs, idmapUserns: input.idmapUserns },
+    ctx,
+  );
+  plan.mounts = mounts.mounts;
+  const devs = planDevices(
+    { spec, bind: ns.has('user') || input.host.inUserNs, devBindMounted: devIsBindMounted(mounts.mounts) },
+    ctx,
+  );
+  plan.devices = devs.devices;
+  plan.symlinks = [...mounts.symlinks, ...devs.symlinks];
+  plan.maskedPaths = containerPaths('linux.maskedPaths', spec.linux?.maskedPaths);
+  plan.readonlyPaths = containerPaths('linux.readonlyPaths', spec.linux?.readonlyPaths);
+  if (spec.root?.readonly) plan.rootReadonly = true;
+
+  // Host and domain names, sysctls.
+  if (spec.hostname !== undefined && spec.hostname !== '') {
+    if (!ns.has('uts')) throw planError('hostname', 'cannot be set without a UTS namespace');
+    plan.hostname = noNul('hostname', spec.hostname);
+  }
+  if (spec.domainname !== undefined && spec.domainname !== '') {
+    if (!ns.has('uts')) throw planError('domainname', 'cannot be set without a UTS namespace');
+    plan.domainname = noNul('domainname', spec.domainname);
+  }
+  plan.sysctls = planSysctls(spec, ns);
+
+  // The process.
+  applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, defaultUmask: 0o022 });
+  applyExtraFds(plan, opts);
+  const personality = planPersonality(spec);
+  if (personality !== undefined) plan.personality = personality;
+  const keyring = keyringName(opts);
+  if (keyring) plan.newKeyring = keyring;
+  planSeccomp(plan, spec.linux?.seccomp, input.compileSeccomp, ctx);
+  plan.hooks = planHooks(spec);
+  plan.fifoPath = noNul('fifoPath', opts.fifoPath);
+  return { plan, warnings: ctx.warnings };
+}
+
+/**
+ * A process joining a running container (tsrun exec): every namespace of the container is joined through
+ * /proc/<pid>/ns/<type> (user first), nothing is mounted, and the container-wide settings that apply to each
+ * process (personality, seccomp, the session keyring) are repeated.
+ */
+export function buildExecPlan(input: ExecPlanInput): PlanResult {
+  const { spec, opts } = input;
+  const ctx: PlanContext = { host: input.host, warnings: [] };
+  if (!Number.isInteger(input.pid) || input.pid <= 0) throw planError('pid', `not a process id: ${input.pid}`);
+  const plan = emptyPlan(2);
+  Object.assign(plan, planExecNamespaces(namespaceMap(spec), input.pid));
+  plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
+  if (opts.wait) plan.wait = true;
+  applyProcess(plan, input.process, ctx, { consoleSocket: opts.consoleSocket });
+  applyExtraFds(plan, opts);
+  const personality = planPersonality(spec);
+  if (personality !== undefined) plan.personality = personality;
+  const keyring = keyringName(opts);
+  if (keyring) plan.newKeyring = keyring;
+  planSeccomp(plan, spec.linux?.seccomp, input.compileSeccomp, ctx);
+  return { plan, warnings: ctx.warnings };
+}
