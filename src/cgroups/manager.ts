@@ -1,0 +1,103 @@
+// The one interface the runtime uses for a container's cgroup, whatever the
+// host has: cgroup v1 (pure or hybrid, v1/manager.ts) or v2 (v2/manager.ts).
+//
+//   const cg = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+//   cg.create(); cg.apply(spec.linux?.resources); cg.addProcess(initPid);
+//   state.cgroupPaths = cg.paths;                 // saved by `create`
+//   cgroupManagerFromPaths(state.cgroupPaths)    // reopened by delete/pause/ps/update/events
+//
+// Device rules: the runtime merges runc's defaults first, see
+// withDefaultDeviceRules() in device-rules.ts.
+
+import { TsrunError } from '../errors';
+import type { Resources } from '../spec/types';
+import type { OomWatchOptions } from './common';
+import { Detected, detect } from './detect';
+import { CgroupFs, realFs } from './fs';
+import { resolvePaths } from './paths';
+import type { Stats } from './stats';
+import type { U64 } from './util';
+import { V1Manager } from './v1/manager';
+import type { BpfSys } from './v2/bpf-sys';
+import { V2Manager } from './v2/manager';
+
+export interface CgroupManager {
+  /** 'v1' covers hybrid hosts too (paths.unified is then set as well). */
+  readonly version: 'v1' | 'v2';
+  /** controller (or "name=systemd", or "unified" for the cgroup2 dir) -> absolute directory. */
+  readonly paths: Record<string, string>;
+  /** The cgroup.procs files the container's init joins: every v1 hierarchy, plus the unified one on hybrid/v2. */
+  procsFiles(): string[];
+  /** mkdir -p every directory (cpuset values copied down on v1, controllers enabled on v2). */
+  create(): void;
+  /** Move `pid` into the cgroup (writes every procsFiles() entry). */
+  addProcess(pid: number): void;
+  /** Apply the config's resources, for `create` (before any process joins). */
+  apply(resources: Resources | undefined): void;
+  /** Change resources of a running container (`update`): checkBeforeUpdate, device diffs. */
+  update(resources: Resources): void;
+  /** Remove the directories (sub-cgroups first), retrying ~1 s while busy. Kills nothing. */
+  destroy(): void;
+  /** Whether the container's cgroup still exists. */
+  exists(): boolean;
+  /** Every pid in the cgroup, sub-cgroups included. */
+  pids(): number[];
+  /** Signal every process (`kill --all`): freezes first so nothing forks past it. */
+  killAll(signal?: NodeJS.Signals | number): void;
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** `runc events --stats` data; print with statsJson(). */
+  stats(): Stats;
+  /** The kernel's count of OOM kills in the cgroup. */
+  oomKillCount(): U64;
+  /** Call `onOom` for each OOM kill from now on (polling); returns stop(). */
+  watchOom(onOom: () => void, opts?: OomWatchOptions): () => void;
+}
+
+export interface CgroupManagerOptions {
+  id: string;
+  cgroupsPath?: string;
+  fs?: CgroupFs;
+  /** The host's layout; detected from /proc/self when absent. */
+  layout?: Detected;
+  /** bpf() for the v2 device filter (a fake in unit tests). */
+  bpf?: BpfSys;
+}
+
+export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
+  const fs = opts.fs ?? realFs;
+  const layout = opts.layout ?? detect(fs);
+  const paths = resolvePaths(layout, opts.id, opts.cgroupsPath);
+  if (layout.mode === 'v2') return new V2Manager(fs, paths, { mountPoint: layout.unified!.mountPoint, bpf: opts.bpf });
+  // Hybrid hosts use v1's devices controller; bpf() is for pure v2 only.
+  return new V1Manager(fs, paths, { unifiedMount: layout.mode === 'hybrid' ? layout.unified?.mountPoint : undefined });
+}
+
+/** Reopen a container's cgroup from the `paths` its `create` saved; no detection. */
+export function cgroupManagerFromPaths(
+  paths: Record<string, string>,
+  opts: { fs?: CgroupFs; bpf?: BpfSys } = {},
+): CgroupManager {
+  const fs = opts.fs ?? realFs;
+  const v1Keys = Object.keys(paths).filter((k) => k !== 'unified');
+  if (v1Keys.length === 0) return new V2Manager(fs, { ...paths }, { bpf: opts.bpf });
+  return new V1Manager(fs, { ...paths });
+}
+
+/**
+ * What runc 1.1.5 checks before `create` uses an existing cgroup: a frozen one
+ * is an error; one with processes in it only gets a warning (returned).
+ */
+export function checkBeforeCreate(cg: CgroupManager): string[] {
+  if (!cg.exists()) return [];
+  if (cg.isFrozen()) throw new TsrunError("container's cgroup unexpectedly frozen");
+  const n = cg.pids().length;
+  return n ? [`container's cgroup is not empty: ${n} process(es) found`] : [];
+}
+
+export { withDefaultDeviceRules, RUNC_DEFAULT_DEVICE_RULES } from './device-rules';
+export { statsJson } from './stats';
+export type { Stats } from './stats';
+export type { Detected } from './detect';
+export type { CgroupFs } from './fs';
