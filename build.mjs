@@ -2,6 +2,19 @@
 // native init (build/tsrun-init). Heavy modules stay behind lazy require()s.
 import { build } from 'esbuild';
 import { execSync } from 'node:child_process';
+import * as path from 'node:path';
+
+// ajv compiles the schemas ahead of time (standalone code): validating a
+// config then costs a few ms instead of loading ajv and compiling (150+ ms).
+execSync('node scripts/precompile-validators.mjs', { stdio: ['ignore', 'ignore', 'inherit'] });
+const precompiled = {
+  name: 'precompiled-validators',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/schemas$/ }, (a) =>
+      a.importer.endsWith(path.join('src', 'spec', 'validate.ts')) ? { path: path.resolve('build/gen/validators.js') } : undefined,
+    );
+  },
+};
 
 let commit = 'unknown';
 try {
@@ -19,6 +32,7 @@ await build({
   format: 'cjs',
   outfile: 'build/tsrun.js',
   external: ['koffi'],
+  plugins: [precompiled],
   define: {
     TSRUN_VERSION: JSON.stringify(pkg.version),
     TSRUN_COMMIT: JSON.stringify(commit),

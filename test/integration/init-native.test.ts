@@ -188,7 +188,6 @@ describe.skipIf(!isRoot)('tsrun-init, driven directly', () => {
     fs.copyFileSync(hook, path.join(rootfs, 'hook.sh'));
     fs.chmodSync(path.join(rootfs, 'hook.sh'), 0o755);
     const fifo = path.join(tmp, 'exec.fifo');
-    execFileSync('mkfifo', ['-m', '0622', fifo]);
     const plan = shPlan(`cat ${log} 2>/dev/null || echo no-host-log; echo started`, {
       wait: false,
       fifoPath: fifo,
@@ -258,7 +257,6 @@ describe.skipIf(!isRoot)('tsrun-init, driven directly', () => {
 
   it('executes a process in a running container', async () => {
     const fifo = path.join(tmp, 'exec2.fifo');
-    execFileSync('mkfifo', ['-m', '0622', fifo]);
     const c = await run(shPlan('exec sleep 30', { wait: false, fifoPath: fifo }), { output: 'inherit' });
     expect(c.error).toBeUndefined();
     const pid = c.pid!;

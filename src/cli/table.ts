@@ -1,0 +1,141 @@
+// The whole command line, as data. yargs builds help and errors from it
+// (cli/yargs.ts); the fast parser (cli/fastparse.ts) reads it to run the
+// commands engines call on every container without loading yargs at all.
+
+export type FlagType = 'boolean' | 'string' | 'number' | 'array';
+
+export interface FlagDef {
+  type: FlagType;
+  alias?: string[];
+  describe: string;
+  default?: string | number | boolean;
+  choices?: string[];
+  /** Accepted for compatibility with runc's callers, not acted upon. */
+  ignored?: boolean;
+}
+
+export interface CommandDef {
+  name: string;
+  describe: string;
+  /** Positional arguments, in order; a trailing "..." takes the rest. */
+  positionals: { name: string; required: boolean; describe: string; rest?: boolean }[];
+  flags: Record<string, FlagDef>;
+  /** Options after the positionals go to the command untouched (ps). */
+  passThrough?: boolean;
+  aliases?: string[];
+}
+
+export const globalFlags: Record<string, FlagDef> = {
+  root: { type: 'string', describe: 'directory for the state of containers', default: '/run/tsrun' },
+  log: { type: 'string', describe: 'write log lines to this file instead of stderr' },
+  'log-format': { type: 'string', describe: 'format of log lines', choices: ['text', 'json'], default: 'text' },
+  debug: { type: 'boolean', describe: 'log debug output' },
+  'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver (not supported yet)' },
+  rootless: { type: 'string', describe: 'rootless mode: true, false or auto (only auto and false are accepted)' },
+  criu: { type: 'string', describe: 'path to criu (accepted for runc compatibility; checkpoint is not supported)', ignored: true },
+};
+
+const bundle: FlagDef = { type: 'string', alias: ['b'], describe: 'path to the bundle directory', default: '.' };
+const pidFile: FlagDef = { type: 'string', describe: 'write the container process id to this file' };
+const consoleSocket: FlagDef = { type: 'string', describe: 'unix socket that receives the pty master of a terminal' };
+const noPivot: FlagDef = { type: 'boolean', describe: 'do not use pivot_root (for a rootfs on a ramdisk)' };
+const noNewKeyring: FlagDef = { type: 'boolean', describe: 'do not create a new session keyring' };
+const preserveFds: FlagDef = { type: 'number', describe: 'pass N more file descriptors (3 .. 3+N-1) to the container', default: 0 };
+const detach: FlagDef = { type: 'boolean', alias: ['d'], describe: 'detach from the container process' };
+const id = { name: 'container-id', required: true, describe: 'the container id' };
+
+export const commands: CommandDef[] = [
+  {
+    name: 'create',
+    describe: 'create a container from a bundle (it waits for `start`)',
+    positionals: [id],
+    flags: {
+      bundle,
+      'pid-file': pidFile,
+      'console-socket': consoleSocket,
+      'no-pivot': noPivot,
+      'no-new-keyring': noNewKeyring,
+      'preserve-fds': preserveFds,
+    },
+  },
+  {
+    name: 'start',
+    describe: 'run the user process of a created container',
+    positionals: [id],
+    flags: {},
+  },
+  {
+    name: 'run',
+    describe: 'create and start a container, and wait for it unless detached',
+    positionals: [id],
+    flags: {
+      bundle,
+      'pid-file': pidFile,
+      'console-socket': consoleSocket,
+      detach,
+      'no-pivot': noPivot,
+      'no-new-keyring': noNewKeyring,
+      'preserve-fds': preserveFds,
+      keep: { type: 'boolean', describe: 'do not delete the container after it exits' },
+    },
+  },
+  {
+    name: 'state',
+    describe: 'print the state of a container as JSON',
+    positionals: [id],
+    flags: {},
+  },
+  {
+    name: 'kill',
+    describe: 'send a signal to the container process (default SIGTERM)',
+    positionals: [id, { name: 'signal', required: false, describe: 'a number or a name: 9, KILL, SIGKILL' }],
+    flags: {
+      all: { type: 'boolean', alias: ['a'], describe: 'send the signal to every process in the container' },
+    },
+  },
+  {
+    name: 'delete',
+    describe: 'delete a container and everything it holds',
+    positionals: [id],
+    flags: {
+      force: { type: 'boolean', alias: ['f'], describe: 'kill the container first if it is running' },
+    },
+  },
+  {
+    name: 'list',
+    describe: 'list the containers',
+    aliases: ['ls'],
+    positionals: [],
+    flags: {
+      format: { type: 'string', alias: ['f'], describe: 'output format', choices: ['table', 'json'], default: 'table' },
+      quiet: { type: 'boolean', alias: ['q'], describe: 'print only the ids' },
+    },
+  },
+  {
+    name: 'spec',
+    describe: 'write a default config.json into the bundle',
+    positionals: [],
+    flags: {
+      bundle: { type: 'string', alias: ['b'], describe: 'path to the bundle directory', default: '.' },
+      rootless: { type: 'boolean', describe: 'a config for a rootless container' },
+    },
+  },
+  {
+    name: 'features',
+    describe: 'print what this runtime supports, as JSON (runtime-spec features.md)',
+    positionals: [],
+    flags: {},
+  },
+  {
+    name: 'check',
+    describe: 'print every problem in a bundle at once; exit 1 if there is any',
+    positionals: [],
+    flags: {
+      bundle: { type: 'string', alias: ['b'], describe: 'path to the bundle directory', default: '.' },
+    },
+  },
+];
+
+export function findCommand(name: string): CommandDef | undefined {
+  return commands.find((c) => c.name === name || (c.aliases ?? []).includes(name));
+}

@@ -1,0 +1,150 @@
+// `create`: validate the bundle, make the state directory and the cgroup,
+// start tsrun-init with the plan, run the runtime's hooks at the sync points
+// and leave the init waiting on the exec fifo. Any failure undoes all of it.
+import { loadBundle } from '../spec/load';
+import { buildCreatePlan } from '../plan/build';
+import { readHostFacts } from '../plan/host';
+import { encodePlanBody } from '../plan/encode';
+import { Msg } from '../plan/tags';
+import { cgroupManager, checkBeforeCreate, withDefaultDeviceRules } from '../cgroups/manager';
+import { compileSeccomp } from '../seccomp/compile';
+import * as path from 'node:path';
+import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
+import { readProcStat } from '../state/proc';
+import { runHooks } from '../hooks/run';
+import { InitChannel, u64 } from './init-channel';
+import { destroyContainer } from './destroy';
+import { hookState } from './hook-state';
+import { TsrunError } from '../errors';
+import { log } from '../log/logger';
+import { SPEC_VERSION } from '../version';
+import type { Spec } from '../spec/types';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+  /** Foreground run: stage 0 stays and reports the exit status. */
+  wait?: boolean;
+}
+
+export interface Created {
+  dir: ContainerDir;
+  record: ContainerRecord;
+  spec: Spec;
+  channel: InitChannel;
+}
+
+export async function createContainer(o: CreateOptions): Promise<Created> {
+  const id = checkId(o.id);
+  const { spec, bundle, rootfs } = loadBundle(o.bundle, { requireProcess: true });
+  const dir = new ContainerDir(o.root, id);
+  dir.createExclusive();
+
+  const record: ContainerRecord = {
+    ociVersion: SPEC_VERSION,
+    id,
+    status: 'creating',
+    pid: 0,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations,
+    cgroupPaths: {},
+    pidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+  };
+  let channel: InitChannel | undefined;
+  try {
+    dir.write(record);
+    dir.writeConfig(spec);
+
+    const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+    record.cgroupPaths = cgroup.paths;
+    dir.write(record); // delete --force can now find the cgroup
+    for (const w of checkBeforeCreate(cgroup)) log.warn(w);
+    cgroup.create();
+    // runc's default device rules follow the config's own (they always apply)
+    const resources = spec.linux?.resources ?? {};
+    cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
+
+    const { plan, warnings } = buildCreatePlan({
+      spec,
+      bundle,
+      rootfs,
+      opts: {
+        id,
+        noPivot: o.noPivot,
+        noNewKeyring: o.noNewKeyring,
+        preserveFds: o.preserveFds,
+        consoleSocket: o.consoleSocket,
+        fifoPath: dir.fifo,
+        wait: o.wait,
+      },
+      host: readHostFacts(rootfs),
+      cgroupProcs: cgroup.procsFiles(),
+      compileSeccomp: (s) => {
+        const compiled = compileSeccomp(s, { cacheDir: path.join(o.root, '.seccomp-cache') });
+        for (const w of compiled.warnings) log.debug(w);
+        return compiled;
+      },
+    });
+    for (const w of warnings) log.warn(w);
+
+    channel = InitChannel.spawn(o.preserveFds ?? 0);
+    channel.send(Msg.PLAN, encodePlanBody(plan));
+    await followInit(channel, dir, record, spec);
+
+    record.status = 'created';
+    dir.write(record);
+    if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
+    return { dir, record, spec, channel };
+  } catch (e) {
+    if (channel) channel.child.kill('SIGKILL');
+    const problems = destroyContainer(dir, record, { runPoststop: false });
+    for (const p of problems) log.warn(`cleanup after failed create: ${p}`);
+    throw e;
+  }
+}
+
+/** Reads the init's messages until it is ready, answering the hook point. */
+async function followInit(channel: InitChannel, dir: ContainerDir, record: ContainerRecord, spec: Spec): Promise<void> {
+  for (;;) {
+    const m = await channel.next();
+    if (m === null) {
+      const exit = channel.stage0Exit;
+      const how = exit ? (exit.signal ? ` (killed by ${exit.signal})` : ` (exit status ${exit.code})`) : '';
+      throw new TsrunError(`container init exited before it was ready${how}`);
+    }
+    switch (m.tag) {
+      case Msg.PID: {
+        record.pid = u64(m.payload);
+        record.pidStartTime = readProcStat(record.pid)?.startTime;
+        dir.write(record);
+        break;
+      }
+      case Msg.HOOKS: {
+        const state = hookState(record, 'creating');
+        runHooks('prestart', spec.hooks?.prestart, state);
+        runHooks('createRuntime', spec.hooks?.createRuntime, state);
+        channel.send(Msg.HOOKS_DONE, JSON.stringify(state));
+        break;
+      }
+      case Msg.WARN:
+        log.warn(m.payload.toString('utf8'));
+        break;
+      case Msg.ERROR:
+        throw new TsrunError(m.payload.toString('utf8'));
+      case Msg.READY:
+        return;
+      default:
+        throw new TsrunError(`container init sent an unexpected message (tag ${m.tag})`);
+    }
+  }
+}

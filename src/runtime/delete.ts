@@ -1,0 +1,27 @@
+// `delete`: remove a stopped (or created) container; --force kills it first.
+import { ContainerDir, checkId } from '../state/store';
+import { statusOf } from '../state/status';
+import { destroyContainer } from './destroy';
+import { TsrunError } from '../errors';
+import { log } from '../log/logger';
+
+export function deleteContainer(root: string, id: string, force: boolean): void {
+  const dir = new ContainerDir(root, checkId(id));
+  const rec = dir.read();
+  if (!rec) {
+    // a directory without state.json is a create that died before writing it
+    if (force && dir.exists()) {
+      dir.remove();
+      return;
+    }
+    throw new TsrunError(`container ${id} does not exist`);
+  }
+  const status = statusOf(rec, dir.fifo);
+  if (!force && (status === 'running' || status === 'paused')) {
+    throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  if (!force && status === 'creating') {
+    throw new TsrunError(`cannot delete container ${id} while it is being created; use --force`);
+  }
+  for (const p of destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
+}

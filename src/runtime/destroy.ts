@@ -1,0 +1,65 @@
+// Removes every trace of a container: its processes, cgroup, state
+// directory; runs poststop when asked. Used by delete and by a failed create,
+// so it must cope with a container at any stage of its life.
+import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { isSameLiveProcess, readProcStat } from '../state/proc';
+import type { ContainerDir, ContainerRecord } from '../state/store';
+import { runHooksCollectingErrors } from '../hooks/run';
+import { hookState } from './hook-state';
+
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Waits until pid is gone or a zombie (or is another process now). */
+export function waitForExit(pid: number, startTime: string | undefined, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 1;
+  while (isSameLiveProcess(pid, startTime, readProcStat(pid))) {
+    if (Date.now() > deadline) return false;
+    sleepMs(pause);
+    pause = Math.min(pause * 2, 20);
+  }
+  return true;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Returns problems that did not stop the removal (for warnings). */
+export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: { runPoststop: boolean }): string[] {
+  const problems: string[] = [];
+  const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
+  const initAlive = rec.pid > 0 && isSameLiveProcess(rec.pid, rec.pidStartTime);
+  if (initAlive) signal(rec.pid, 'SIGKILL');
+  if (cgroup) {
+    try {
+      // every process of the container, also those outside its pid
+      // namespace; a frozen cgroup must thaw for SIGKILL to take effect
+      cgroup.killAll('SIGKILL');
+      if (cgroup.isFrozen()) cgroup.thaw();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (initAlive && !waitForExit(rec.pid, rec.pidStartTime, 10_000)) {
+    problems.push(`container init ${rec.pid} did not exit after SIGKILL`);
+  }
+  if (cgroup) {
+    try {
+      cgroup.destroy();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (opts.runPoststop) {
+    problems.push(...runHooksCollectingErrors('poststop', rec.hooks?.poststop, hookState(rec, 'stopped')));
+  }
+  dir.remove();
+  return problems;
+}

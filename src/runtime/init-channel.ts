@@ -1,0 +1,109 @@
+// Talks to tsrun-init over the socket it gets as its last fd: sends the plan,
+// then reads its messages (records, see native/plan.h) one at a time.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { Socket } from 'node:net';
+import { encodeMessage } from '../plan/encode';
+import { TsrunError } from '../errors';
+
+export interface InitMessage {
+  tag: number;
+  payload: Buffer;
+}
+
+/** The native init sits next to the bundled runtime (build/tsrun-init). */
+export function initBinary(): string {
+  return path.join(__dirname, 'tsrun-init');
+}
+
+export class InitChannel {
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiting: ((m: InitMessage | null) => void) | undefined;
+  private queue: (InitMessage | null)[] = [];
+  private closed = false;
+  /** Exit of the process we spawned (stage 0), once known. */
+  stage0Exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly socket: Socket,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.push(null));
+    socket.on('error', () => this.push(null));
+    child.on('exit', (code, signal) => {
+      this.stage0Exit = { code, signal };
+    });
+  }
+
+  /**
+   * Starts tsrun-init with our stdio as its stdio, preserveFds more fds
+   * (3 .. 3+N-1) passed through, and the channel socket after them.
+   */
+  static spawn(preserveFds = 0): InitChannel {
+    const stdio: (number | 'pipe')[] = [0, 1, 2];
+    for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+    stdio.push('pipe');
+    const syncFd = 3 + preserveFds;
+    let child: ChildProcess;
+    try {
+      child = spawn(initBinary(), [String(syncFd)], { stdio, env: {}, argv0: 'tsrun-init' });
+    } catch (e) {
+      throw new TsrunError(`start ${initBinary()}: ${(e as Error).message}`);
+    }
+    const socket = child.stdio[syncFd] as Socket | null;
+    if (!socket) throw new TsrunError('start tsrun-init: no channel socket');
+    child.on('error', () => undefined); // reported through the closed channel
+    return new InitChannel(child, socket);
+  }
+
+  send(tag: number, payload?: Uint8Array | string): void {
+    this.socket.write(encodeMessage(tag, payload));
+  }
+
+  /** The next message, or null once the init closed its end. */
+  next(): Promise<InitMessage | null> {
+    const m = this.queue.shift();
+    if (m !== undefined) return Promise.resolve(m);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  /** Lets the init live on without us: the runtime process may now exit. */
+  detach(): void {
+    this.socket.destroy();
+    this.child.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    while (this.buffered.length >= 8) {
+      const len = this.buffered.readUInt32LE(4);
+      if (this.buffered.length < 8 + len) break;
+      const tag = this.buffered.readUInt32LE(0);
+      const payload = this.buffered.subarray(8, 8 + len);
+      this.buffered = this.buffered.subarray(8 + len);
+      this.push({ tag, payload });
+    }
+  }
+
+  private push(m: InitMessage | null): void {
+    if (m === null) {
+      if (this.closed) return;
+      this.closed = true;
+    }
+    const w = this.waiting;
+    if (w) {
+      this.waiting = undefined;
+      w(m);
+    } else {
+      this.queue.push(m);
+    }
+  }
+}
+
+export function u64(payload: Buffer): number {
+  return Number(payload.readBigUInt64LE(0));
+}

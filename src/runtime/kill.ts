@@ -1,0 +1,46 @@
+// `kill`: signal the container's init, or with --all every process in its cgroup.
+import { constants } from 'node:os';
+import { ContainerDir, checkId } from '../state/store';
+import { statusOf } from '../state/status';
+import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { TsrunError } from '../errors';
+
+/** "9", "KILL", "SIGKILL", "sigkill" -> 9. */
+export function parseSignal(text: string | undefined): number {
+  if (text === undefined || text === '') return constants.signals.SIGTERM;
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+    throw new TsrunError(`invalid signal "${text}": out of range 1-64`);
+  }
+  const upper = text.toUpperCase();
+  const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) || /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+  if (rt) {
+    const off = Number(rt[1] ?? 0);
+    const n = name.startsWith('SIGRTMIN') ? 34 + off : 64 - off;
+    if (n >= 34 && n <= 64) return n;
+  }
+  const n = constants.signals[name];
+  if (n === undefined) throw new TsrunError(`invalid signal "${text}"`);
+  return n;
+}
+
+export function killContainer(root: string, id: string, signalText: string | undefined, all: boolean): void {
+  const sig = parseSignal(signalText);
+  const dir = new ContainerDir(root, checkId(id));
+  const rec = dir.load();
+  const status = statusOf(rec, dir.fifo);
+  if (status === 'stopped') throw new TsrunError(`container ${id} is not running: container not running`);
+  if (status === 'creating') throw new TsrunError(`container ${id} is still being created`);
+  if (all && Object.keys(rec.cgroupPaths).length > 0) {
+    cgroupManagerFromPaths(rec.cgroupPaths).killAll(sig);
+    return;
+  }
+  try {
+    process.kill(rec.pid, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new TsrunError(`container ${id}: no such process`);
+    throw new TsrunError(`kill container ${id}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,57 @@
+// `run`: create + start; in the foreground, wait for the container process
+// (its parent, tsrun-init stage 0, reports the wait status), forward signals
+// to it, then delete the container. Exit status: the process's own, or
+// 128+N after a death by signal N.
+import { createContainer, type CreateOptions } from './create';
+import { releaseInit, afterStart } from './start';
+import { deleteContainer } from './delete';
+import { Msg } from '../plan/tags';
+import { u64 } from './init-channel';
+import { TsrunError } from '../errors';
+import { log } from '../log/logger';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+export function exitCodeOf(waitStatus: number): number {
+  const sig = waitStatus & 0x7f;
+  if (sig === 0) return (waitStatus >> 8) & 0xff;
+  return 128 + sig;
+}
+
+export async function runContainer(o: CreateOptions & { detach?: boolean; keep?: boolean }): Promise<number> {
+  const created = await createContainer({ ...o, wait: !o.detach });
+  const { dir, record, channel } = created;
+  if (o.detach) {
+    channel.detach();
+    releaseInit(dir, record);
+    afterStart(dir, record);
+    return 0;
+  }
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(record.pid, sig);
+    } catch {
+      // it is already gone
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  let code = 1;
+  try {
+    releaseInit(dir, record);
+    afterStart(dir, record);
+    let status: number | undefined;
+    for (;;) {
+      const m = await channel.next();
+      if (m === null) break;
+      if (m.tag === Msg.EXIT) status = u64(m.payload);
+      else if (m.tag === Msg.WARN) log.warn(m.payload.toString('utf8'));
+      else if (m.tag === Msg.ERROR) log.error(m.payload.toString('utf8'));
+    }
+    if (status === undefined) throw new TsrunError(`lost track of the process of container ${record.id}`);
+    code = exitCodeOf(status);
+  } finally {
+    for (const s of FORWARDED) process.removeListener(s, forward);
+    if (!o.keep) deleteContainer(o.root, record.id, true);
+  }
+  return code;
+}

@@ -1,0 +1,103 @@
+// `start`: release a created container's init through the exec fifo, then
+// run poststart. The init writes "0" to the fifo right before execve and the
+// write end closes on exec, so reading to EOF tells us the exec happened;
+// "E<message>" means a startContainer hook (or the exec setup) failed.
+import * as fs from 'node:fs';
+import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
+import { statusOf } from '../state/status';
+import { isSameLiveProcess } from '../state/proc';
+import { runHooks } from '../hooks/run';
+import { hookState } from './hook-state';
+import { sleepMs } from './destroy';
+import { TsrunError } from '../errors';
+
+export function startContainer(root: string, id: string): void {
+  const dir = new ContainerDir(root, checkId(id));
+  const rec = dir.load();
+  const status = statusOf(rec, dir.fifo);
+  if (status !== 'created') throw notStartable(id, status);
+  releaseInit(dir, rec);
+  afterStart(dir, rec);
+}
+
+export function notStartable(id: string, status: string): TsrunError {
+  switch (status) {
+    case 'stopped':
+      return new TsrunError(`cannot start a container that has stopped: ${id}`);
+    case 'running':
+      return new TsrunError(`cannot start an already running container: ${id}`);
+    case 'paused':
+      return new TsrunError(`cannot start a paused container: ${id}`);
+    default:
+      return new TsrunError(`cannot start container ${id} in status ${status}`);
+  }
+}
+
+/** Opens the fifo without blocking, so a dead init is reported, not waited on. */
+export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TsrunError(`cannot start container ${rec.id}: it was already started`);
+    throw new TsrunError(`open exec fifo ${dir.fifo}: ${(e as Error).message}`);
+  }
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  let sawWriter = false;
+  let pause = 1;
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        sawWriter = true; // a writer holds the fifo open: keep waiting
+        sleepMs(pause);
+        pause = Math.min(pause * 2, 10);
+        continue;
+      }
+      if (n > 0) {
+        sawWriter = true;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+        continue;
+      }
+      // EOF: either the init has not opened its end yet, or it is done
+      if (sawWriter || chunks.length > 0) break;
+      if (!isSameLiveProcess(rec.pid, rec.pidStartTime)) {
+        throw new TsrunError(`cannot start container ${rec.id}: its init process has exited`);
+      }
+      sleepMs(pause);
+      pause = Math.min(pause * 2, 10);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    fs.unlinkSync(dir.fifo);
+  } catch {
+    // already gone
+  }
+  const failed = text.indexOf('E');
+  if (failed >= 0) throw new TsrunError(text.slice(failed + 1).trim() || 'container init failed to start the process');
+  if (text.startsWith('0')) return;
+  throw new TsrunError(`cannot start container ${rec.id}: its init process exited before running the process`);
+}
+
+/** Records the running status and runs poststart; a failing hook stops the container. */
+export function afterStart(dir: ContainerDir, rec: ContainerRecord): void {
+  rec.status = 'running';
+  dir.write(rec);
+  try {
+    runHooks('poststart', rec.hooks?.poststart, hookState(rec, 'running'));
+  } catch (e) {
+    try {
+      process.kill(rec.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}

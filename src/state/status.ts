@@ -1,0 +1,60 @@
+// Status is derived, never trusted: the recorded pid must still be the same
+// live process (start time), a frozen cgroup means paused, and only then
+// does the exec fifo mean created.
+import * as fs from 'node:fs';
+import { cgroupManagerFromPaths } from '../cgroups/manager';
+import type { ContainerRecord } from './store';
+import { isSameLiveProcess, readProcStat, type ProcStat } from './proc';
+import type { State } from '../spec/types';
+
+export type Status = State['status'];
+
+export interface StatusFacts {
+  stat: ProcStat | undefined;
+  fifoExists: boolean;
+  frozen: boolean;
+}
+
+export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
+  if (rec.pid <= 0) return rec.status === 'creating' ? 'creating' : 'stopped';
+  if (!isSameLiveProcess(rec.pid, rec.pidStartTime, facts.stat)) return 'stopped';
+  if (rec.status === 'creating') return 'creating';
+  if (facts.frozen) return 'paused';
+  if (facts.fifoExists) return 'created';
+  return 'running';
+}
+
+function frozenOnHost(rec: ContainerRecord): boolean {
+  if (Object.keys(rec.cgroupPaths).length === 0) return false;
+  try {
+    return cgroupManagerFromPaths(rec.cgroupPaths).isFrozen();
+  } catch {
+    return false; // no freezer: it cannot be paused
+  }
+}
+
+export function statusOf(rec: ContainerRecord, fifo: string): Status {
+  const stat = readProcStat(rec.pid);
+  const live = isSameLiveProcess(rec.pid, rec.pidStartTime, stat);
+  return deriveStatus(rec, {
+    stat,
+    fifoExists: live && fs.existsSync(fifo),
+    frozen: live && frozenOnHost(rec),
+  });
+}
+
+/** The spec's state document plus runc's extra fields (created, rootfs, owner). */
+export function stateDocument(rec: ContainerRecord, status: Status): State {
+  const doc: State = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    pid: status === 'stopped' ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    owner: rec.owner,
+  };
+  if (rec.annotations && Object.keys(rec.annotations).length > 0) doc.annotations = rec.annotations;
+  return doc;
+}

@@ -1,0 +1,153 @@
+// The state directory of one container: <root>/<id>/ holding state.json
+// (rewritten atomically, temp file + rename), config.json (the validated
+// config, for later commands) and exec.fifo while the container is created.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError, sysError } from '../errors';
+import type { Hook, Spec } from '../spec/types';
+
+export type RecordedStatus = 'creating' | 'created' | 'running' | 'stopped';
+
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** What the last writer knew; status() derives the truth from the process. */
+  status: RecordedStatus;
+  pid: number;
+  /** /proc/PID/stat field 22 of the init when it was recorded. */
+  pidStartTime?: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** Controller (or "unified", "name=systemd") to absolute cgroup directory. */
+  cgroupPaths: Record<string, string>;
+  /** The container has its own pid namespace: killing the init kills all. */
+  pidNamespace: boolean;
+  hooks?: { poststart?: Hook[]; poststop?: Hook[] };
+}
+
+const ID_RE = /^[\w+\-.]+$/;
+
+export function checkId(id: string | undefined): string {
+  if (id === undefined || id === '') throw new TsrunError('container id cannot be empty');
+  if (!ID_RE.test(id) || id === '.' || id === '..' || id.length > 1024) {
+    throw new TsrunError(`invalid container id "${id}": it may hold only letters, digits, "_", "+", "-" and "."`);
+  }
+  return id;
+}
+
+export class ContainerDir {
+  readonly dir: string;
+
+  constructor(
+    readonly root: string,
+    readonly id: string,
+  ) {
+    this.dir = path.join(root, id);
+  }
+
+  get stateFile(): string {
+    return path.join(this.dir, 'state.json');
+  }
+  get configFile(): string {
+    return path.join(this.dir, 'config.json');
+  }
+  get fifo(): string {
+    return path.join(this.dir, 'exec.fifo');
+  }
+
+  /** Makes the directory; fails if a container with this id exists. */
+  createExclusive(): void {
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    } catch (e) {
+      throw sysError(`create state root ${this.root}`, e);
+    }
+    try {
+      fs.mkdirSync(this.dir, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TsrunError(`container with id ${this.id} already exists`);
+      }
+      throw sysError(`create state directory ${this.dir}`, e);
+    }
+  }
+
+  exists(): boolean {
+    return fs.existsSync(this.stateFile) || fs.existsSync(this.dir);
+  }
+
+  write(rec: ContainerRecord): void {
+    writeAtomic(this.stateFile, JSON.stringify(rec));
+  }
+
+  writeConfig(spec: Spec): void {
+    writeAtomic(this.configFile, JSON.stringify(spec));
+  }
+
+  readConfig(): Spec {
+    return JSON.parse(fs.readFileSync(this.configFile, 'utf8')) as Spec;
+  }
+
+  /** The record, or undefined when the container does not exist. */
+  read(): ContainerRecord | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.stateFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw sysError(`read ${this.stateFile}`, e);
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch {
+      throw new TsrunError(`state of container ${this.id} is corrupt: ${this.stateFile}`);
+    }
+  }
+
+  /** The record; a missing container is an error runc's callers recognise. */
+  load(): ContainerRecord {
+    const rec = this.read();
+    if (!rec) throw notExist(this.id);
+    return rec;
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function notExist(id: string): TsrunError {
+  return new TsrunError(`container ${id} does not exist`);
+}
+
+export function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // it was never written
+    }
+    throw sysError(`write ${file}`, e);
+  }
+}
+
+/** Every container directory under root (ids), sorted. */
+export function listIds(root: string): string[] {
+  try {
+    return fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && ID_RE.test(d.name) && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw sysError(`read state root ${root}`, e);
+  }
+}
