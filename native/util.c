@@ -55,7 +55,9 @@ void die_exit(int code, int err, const char *fmt, va_list ap)
 		write_all(g_fifo_wfd, "E", 1);
 		write_all(g_fifo_wfd, msg, strlen(msg));
 	}
-	if (g_syncfd < 0 || g_post_ready) {
+	/* after READY the runtime may be gone: fd 2 is then the only witness,
+	 * unless `tsrun start` is reading the fifo and will say it */
+	if (g_syncfd < 0 || (g_post_ready && g_fifo_wfd < 0)) {
 		char line[4200];
 		int len = snprintf(line, sizeof line, "tsrun-init: %s\n", msg);
 		if (len > 0)
