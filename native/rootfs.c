@@ -227,6 +227,10 @@ void switch_root(struct plan *p, int rootfd)
 	if (chdir("/") < 0)
 		die(errno, "chdir to \"/\" in the container");
 	close(rootfd);
+	/* the new root is a fresh bind: give it the asked propagation too
+	 * (runc does this after the pivot as well) */
+	if (p->has_rootfs_prop && mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
+		die(errno, "set propagation %#llx on the new \"/\"", (unsigned long long)p->rootfs_prop);
 }
 
 /* After the root switch: the paths are container paths, "/" is the rootfs. */

@@ -60,14 +60,15 @@ export class Harness {
    * Runs bin/tsrun. Output goes to files, not pipes: a created container
    * inherits tsrun's stdio, and a pipe would stay open as long as it lives.
    */
-  tsrun(args: string[], opts: SpawnSyncOptions = {}): Result {
+  tsrun(args: string[], opts: SpawnSyncOptions & { extraFds?: number[] } = {}): Result {
     const n = ++counter;
     const outFile = path.join(this.dir, `out-${n}`);
     const errFile = path.join(this.dir, `err-${n}`);
     const out = fs.openSync(outFile, 'w+');
     const err = fs.openSync(errFile, 'w+');
     try {
-      const r = spawnSync(TSRUN, ['--root', this.root, ...args], { timeout: 60_000, stdio: ['ignore', out, err], ...opts });
+      const { extraFds = [], ...rest } = opts;
+      const r = spawnSync(TSRUN, ['--root', this.root, ...args], { timeout: 60_000, stdio: ['ignore', out, err, ...extraFds], ...rest });
       if (r.error) throw r.error;
       return { code: r.status ?? 128 + 9, stdout: fs.readFileSync(outFile, 'utf8'), stderr: fs.readFileSync(errFile, 'utf8') };
     } finally {

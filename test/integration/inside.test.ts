@@ -180,6 +180,55 @@ describe.skipIf(!enabled)('inside the container', () => {
     expect(r.code).toBe(0);
   });
 
+  it('passes --preserve-fds N more descriptors, and no others', () => {
+    const id = h.id('fds');
+    const b = h.bundle((c) => (c.process.args = ['sh', '-c', 'ls /proc/self/fd | sort -n | tr "\\n" " "; cat <&3; cat <&4']));
+    const f3 = path.join(h.dir, 'fd3');
+    const f4 = path.join(h.dir, 'fd4');
+    fs.writeFileSync(f3, 'three\n');
+    fs.writeFileSync(f4, 'four\n');
+    const fd3 = fs.openSync(f3, 'r');
+    const fd4 = fs.openSync(f4, 'r');
+    try {
+      const r = h.tsrun(['run', '--preserve-fds', '2', '--bundle', b, id], { extraFds: [fd3, fd4] });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('0 1 2 3 4 5 three\nfour\n');
+    } finally {
+      fs.closeSync(fd3);
+      fs.closeSync(fd4);
+    }
+  });
+
+  it('joins a new session keyring named after the container, unless --no-new-keyring', () => {
+    const keys = (extra: string[]) => {
+      const id = h.id('keyring');
+      const b = h.bundle((c) => {
+        c.process.args = ['cat', '/proc/self/../keys'];
+        c.linux.maskedPaths = [];
+      });
+      const r = h.tsrun(['run', ...extra, '--bundle', b, id]);
+      expect(r.code).toBe(0);
+      return { id, out: r.stdout };
+    };
+    const fresh = keys([]);
+    expect(fresh.out).toContain(`_ses.${fresh.id}`);
+    const none = keys(['--no-new-keyring']);
+    expect(none.out).not.toContain(`_ses.${none.id}`);
+  });
+
+  it('follows rootfsPropagation and a mount\'s propagation option', () => {
+    const src = path.join(h.dir, 'prop');
+    fs.mkdirSync(src, { recursive: true });
+    const out = sh('awk \'$5 == "/" || $5 == "/mnt/p"\' /proc/self/mountinfo', (c) => {
+      c.linux.rootfsPropagation = 'shared';
+      c.mounts.push({ destination: '/mnt/p', type: 'bind', source: src, options: ['rbind', 'rprivate'] });
+    });
+    const root = out.split('\n').find((l) => l.split(' ')[4] === '/')!;
+    const mnt = out.split('\n').find((l) => l.split(' ')[4] === '/mnt/p')!;
+    expect(root).toMatch(/ shared:\d+/);
+    expect(mnt).not.toMatch(/ (shared|master):\d+/);
+  });
+
   it('fails create when the executable does not exist, in podman\'s words', () => {
     const r = h.run(['no-such-program']);
     expect(r.code).toBe(1);
