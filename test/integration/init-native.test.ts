@@ -1,6 +1,6 @@
 // Drives build/tsrun-init directly (no runtime) with a busybox rootfs and
 // checks from inside the container what the plan asked for. Root only.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
