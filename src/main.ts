@@ -20,6 +20,8 @@ const handlers: Record<string, () => Handler> = {
   state: () => require('./cli/state').default,
   kill: () => require('./cli/kill').default,
   delete: () => require('./cli/delete').default,
+  exec: () => require('./cli/exec').default,
+  ps: () => require('./cli/ps').default,
   list: () => require('./cli/list').default,
   spec: () => require('./cli/spec').default,
   features: () => require('./cli/features').default,
@@ -73,7 +75,9 @@ async function main(argv: string[]): Promise<number> {
     positionals: parsed.positionals,
     rest: parsed.rest,
   };
-  return await handlers[parsed.command.name]()(ctx);
+  const handler = handlers[parsed.command.name];
+  if (!handler) throw new TsrunError(`${parsed.command.name}: this command is not available in this build`);
+  return await handler()(ctx);
 }
 
 main(process.argv.slice(2)).then(

@@ -20,8 +20,9 @@ export interface CommandDef {
   /** Positional arguments, in order; a trailing "..." takes the rest. */
   positionals: { name: string; required: boolean; describe: string; rest?: boolean }[];
   flags: Record<string, FlagDef>;
-  /** Options after the positionals go to the command untouched (ps). */
+  /** Everything after the positionals goes to the command untouched (exec, ps); shown as restUsage. */
   passThrough?: boolean;
+  restUsage?: string;
   aliases?: string[];
 }
 
@@ -99,6 +100,85 @@ export const commands: CommandDef[] = [
     positionals: [id],
     flags: {
       force: { type: 'boolean', alias: ['f'], describe: 'kill the container first if it is running' },
+    },
+  },
+  {
+    name: 'exec',
+    describe: 'run a process in a running container',
+    positionals: [id],
+    passThrough: true,
+    restUsage: '[command] [args..]',
+    flags: {
+      process: { type: 'string', alias: ['p'], describe: 'a process.json with the whole process to run' },
+      tty: { type: 'boolean', alias: ['t'], describe: 'allocate a pseudo-terminal' },
+      'console-socket': consoleSocket,
+      detach,
+      'pid-file': pidFile,
+      env: { type: 'array', alias: ['e'], describe: 'set an environment variable (NAME=value), repeatable' },
+      cwd: { type: 'string', describe: 'the working directory, inside the container' },
+      user: { type: 'string', alias: ['u'], describe: 'UID[:GID] to run as' },
+      'additional-gids': { type: 'array', alias: ['g'], describe: 'an additional group id, repeatable' },
+      cap: { type: 'array', alias: ['c'], describe: 'add a capability (CAP_…), repeatable' },
+      'no-new-privs': { type: 'boolean', describe: 'set no_new_privileges for the process' },
+      'preserve-fds': preserveFds,
+      'process-label': { type: 'string', describe: 'SELinux label for the process' },
+      apparmor: { type: 'string', describe: 'AppArmor profile for the process' },
+      'ignore-paused': { type: 'boolean', describe: 'exec even if the container is paused' },
+      cgroup: { type: 'string', describe: 'run in this sub-cgroup of the container ([controller:]path)' },
+    },
+  },
+  {
+    name: 'ps',
+    describe: 'list the processes of a container (JSON: host pids)',
+    positionals: [id],
+    passThrough: true,
+    restUsage: '[ps-options..]',
+    flags: {
+      format: { type: 'string', alias: ['f'], describe: 'output format', choices: ['table', 'json'], default: 'table' },
+    },
+  },
+  {
+    name: 'pause',
+    describe: 'freeze every process of a container',
+    positionals: [id],
+    flags: {},
+  },
+  {
+    name: 'resume',
+    describe: 'thaw a paused container',
+    positionals: [id],
+    flags: {},
+  },
+  {
+    name: 'update',
+    describe: 'change the resource limits of a running container',
+    positionals: [id],
+    flags: {
+      resources: { type: 'string', alias: ['r'], describe: 'a JSON file with linux.resources, or - for stdin' },
+      'blkio-weight': { type: 'number', describe: 'block IO weight, 10 to 1000' },
+      'cpu-period': { type: 'number', describe: 'CPU CFS period in microseconds' },
+      'cpu-quota': { type: 'number', describe: 'CPU CFS quota in microseconds (-1: none)' },
+      'cpu-rt-period': { type: 'number', describe: 'CPU realtime period in microseconds' },
+      'cpu-rt-runtime': { type: 'number', describe: 'CPU realtime runtime in microseconds' },
+      'cpu-share': { type: 'number', alias: ['cpu-shares'], describe: 'CPU shares (relative weight)' },
+      'cpu-idle': { type: 'number', describe: 'CPU idle (0 or 1, cgroup v2)' },
+      'cpuset-cpus': { type: 'string', describe: 'CPUs to use (0-3, 0,1)' },
+      'cpuset-mems': { type: 'string', describe: 'memory nodes to use' },
+      memory: { type: 'string', describe: 'memory limit (bytes, or 512k, 64m, 1g; -1: none)' },
+      'memory-reservation': { type: 'string', describe: 'memory soft limit' },
+      'memory-swap': { type: 'string', describe: 'memory plus swap limit (-1: none)' },
+      'kernel-memory': { type: 'string', describe: 'kernel memory limit (cgroup v1, deprecated)' },
+      'kernel-memory-tcp': { type: 'string', describe: 'kernel TCP memory limit (cgroup v1, deprecated)' },
+      'pids-limit': { type: 'number', describe: 'maximum number of processes (0 is a real limit; -1: none)' },
+    },
+  },
+  {
+    name: 'events',
+    describe: 'print container events (stats, OOM) as JSON lines',
+    positionals: [id],
+    flags: {
+      stats: { type: 'boolean', describe: 'print the resource statistics once and exit' },
+      interval: { type: 'string', describe: 'how often to collect statistics (e.g. 5s, 500ms)', default: '5s' },
     },
   },
   {

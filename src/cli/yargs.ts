@@ -15,7 +15,7 @@ function toOption(def: FlagDef): Record<string, unknown> {
 
 function usageOf(c: CommandDef): string {
   const pos = c.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)).join(' ');
-  const rest = c.passThrough ? ' [ps-options..]' : '';
+  const rest = c.restUsage ? ` ${c.restUsage}` : '';
   return [c.name, ...(c.aliases ?? [])].map((n, i) => (i === 0 ? `${n} ${pos}${rest}`.trim() : n))[0];
 }
 
@@ -25,8 +25,33 @@ function pick(argv: Record<string, unknown>, defs: Record<string, FlagDef>): Fla
   return out;
 }
 
+function takesValue(defs: Record<string, FlagDef>, tok: string): boolean {
+  const m = /^--?([\w-]+)$/.exec(tok);
+  if (!m) return false;
+  const def = defs[m[1]] ?? Object.values(defs).find((d) => d.alias?.includes(m[1]));
+  return !!def && def.type !== 'boolean';
+}
+
+/**
+ * For exec and ps everything after the container id belongs to the command
+ * (`exec ID sh -c ...`): cut it off before yargs sees it.
+ */
+export function splitPassThrough(argv: string[]): { head: string[]; rest: string[] } {
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith('-')) i += takesValue(globalFlags, argv[i]) ? 2 : 1;
+  const c = commands.find((d) => d.name === argv[i] || d.aliases?.includes(argv[i]));
+  if (!c || !c.passThrough) return { head: argv, rest: [] };
+  for (i++; i < argv.length; i++) {
+    if (argv[i] === '--') return { head: [...argv.slice(0, i), ...argv.slice(i + 1, i + 2)], rest: argv.slice(i + 2) };
+    if (!argv[i].startsWith('-')) return { head: argv.slice(0, i + 1), rest: argv.slice(i + 1) };
+    if (takesValue(c.flags, argv[i]) || takesValue(globalFlags, argv[i])) i++;
+  }
+  return { head: argv, rest: [] };
+}
+
 /** Parses argv with yargs. Returns null when yargs handled it (help). */
-export function yargsParse(argv: string[]): Parsed | null {
+export function yargsParse(fullArgv: string[]): Parsed | null {
+  const { head: argv, rest } = splitPassThrough(fullArgv);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yargs = require('yargs/yargs') as typeof import('yargs/yargs');
   let result: Parsed | null = null;
@@ -55,14 +80,12 @@ export function yargsParse(argv: string[]): Parsed | null {
       (b) => {
         for (const p of c.positionals) b.positional(p.name, { type: 'string', describe: p.describe });
         for (const [name, def] of Object.entries(c.flags)) b.option(name, toOption(def));
-        if (c.passThrough) b.parserConfiguration({ 'unknown-options-as-args': true }).strict(false);
         return b;
       },
       (args) => {
         const positionals: Record<string, string | undefined> = {};
         for (const p of c.positionals) positionals[p.name] = args[p.name] === undefined ? undefined : String(args[p.name]);
-        const extra = (args._ as (string | number)[]).slice(1).map(String);
-        result = { command: c, globals: pick(args, globalFlags), flags: pick(args, c.flags), positionals, rest: extra };
+        result = { command: c, globals: pick(args, globalFlags), flags: pick(args, c.flags), positionals, rest };
       },
     );
   }

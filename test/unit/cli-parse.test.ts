@@ -32,6 +32,16 @@ describe('fast parser', () => {
     expect(p.positionals).toEqual({ 'container-id': 'x', signal: '9' });
   });
 
+  it('stops reading flags at the id for exec and ps: the rest is the command', () => {
+    const p = fastParse(['exec', '-t', '-e', 'A=1', '--env', 'B=2', 'ctr', 'sh', '-c', 'echo -n hi', '--cap'])!;
+    expect(p.flags.tty).toBe(true);
+    expect(p.flags.env).toEqual(['A=1', 'B=2']);
+    expect(p.positionals['container-id']).toBe('ctr');
+    expect(p.rest).toEqual(['sh', '-c', 'echo -n hi', '--cap']);
+    expect(fastParse(['ps', '--format', 'json', 'ctr'])!.rest).toEqual([]);
+    expect(fastParse(['ps', 'ctr', '-ef'])!.rest).toEqual(['-ef']);
+  });
+
   it('declines what yargs must handle: help, unknown flags, missing ids, bad choices', () => {
     expect(fastParse(['--help'])).toBeNull();
     expect(fastParse(['create', '--no-such-flag', 'x'])).toBeNull();
@@ -51,6 +61,13 @@ describe('yargs parser', () => {
     expect(y.flags.bundle).toBe(f.flags.bundle);
     expect(y.globals.root).toBe('/r');
     expect(y.positionals['container-id']).toBe('c1');
+  });
+
+  it('gives exec the command after the id, flags and all', () => {
+    const y = yargsParse(['exec', '-t', 'ctr', 'sh', '-c', 'echo -n hi'])!;
+    expect(y.flags.tty).toBe(true);
+    expect(y.positionals['container-id']).toBe('ctr');
+    expect(y.rest).toEqual(['sh', '-c', 'echo -n hi']);
   });
 
   it('reports unknown flags and missing arguments as errors', () => {

@@ -1,0 +1,178 @@
+// `exec`: a new process in a running container. It joins every namespace of
+// the container's init and its cgroup, and gets the container's seccomp
+// filter; the rest comes from --process FILE or from the container's own
+// process, changed by the flags (runc's rules). In the foreground, tsrun-init
+// stage 0 waits for it and reports its exit status.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildExecPlan } from '../plan/build';
+import { readHostFacts } from '../plan/host';
+import { encodePlanBody } from '../plan/encode';
+import { Msg } from '../plan/tags';
+import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { compileSeccomp } from '../seccomp/compile';
+import { ContainerDir, checkId, writeAtomic } from '../state/store';
+import { statusOf } from '../state/status';
+import { validateProcess } from '../spec/validate';
+import { checkProcessDocument } from '../spec/checks';
+import { parseJson, describeJsonError } from '../spec/json';
+import { formatProblem } from '../spec/problem';
+import { InitChannel, u64 } from './init-channel';
+import { exitCodeOf } from './run';
+import { TsrunError } from '../errors';
+import { log } from '../log/logger';
+import type { Process } from '../spec/types';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  processFile?: string;
+  args: string[];
+  tty?: boolean;
+  consoleSocket?: string;
+  detach?: boolean;
+  pidFile?: string;
+  env: string[];
+  cwd?: string;
+  user?: string;
+  additionalGids: string[];
+  caps: string[];
+  noNewPrivs?: boolean;
+  preserveFds?: number;
+  processLabel?: string;
+  apparmor?: string;
+  ignorePaused?: boolean;
+}
+
+/** --process FILE: the whole process, validated like a config's. */
+function readProcessFile(file: string): Process {
+  let text: string;
+  try {
+    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TsrunError(`open process file ${file}: ${(e as Error).message}`);
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new TsrunError(`process file ${file}: ${describeJsonError(parsed)}`);
+  const doc = parsed.value;
+  const problems = [...validateProcess(doc)];
+  if (problems.length === 0) problems.push(...checkProcessDocument(doc));
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+    throw new TsrunError(`invalid process ${file}: ${formatProblem(problems[0])}${more}`, { details: problems.map(formatProblem) });
+  }
+  return doc as Process;
+}
+
+function parseId(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new TsrunError(`--${what}: "${text}" is not a numeric id`);
+  return Number(text);
+}
+
+/** The container's process changed by the flags, as `runc exec` does without --process. */
+export function processFromFlags(base: Process, o: ExecOptions): Process {
+  if (o.args.length === 0) throw new TsrunError('exec: no command given: tsrun exec [options] ID COMMAND [ARG...]');
+  const p: Process = JSON.parse(JSON.stringify(base));
+  p.args = o.args;
+  delete p.commandLine;
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
+  p.env = [...(p.env ?? []), ...o.env];
+  if (o.tty !== undefined) p.terminal = o.tty;
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.user) {
+    const [uid, gid] = o.user.split(':', 2);
+    p.user = { ...p.user, uid: parseId(uid, 'user') };
+    if (gid !== undefined) p.user.gid = parseId(gid, 'user');
+  }
+  if (o.additionalGids.length > 0) p.user.additionalGids = o.additionalGids.map((g) => parseId(g, 'additional-gids'));
+  if (o.caps.length > 0) {
+    const c = (p.capabilities ??= {});
+    for (const set of ['bounding', 'effective', 'permitted'] as const) c[set] = [...(c[set] ?? []), ...o.caps];
+    // ambient caps need inheritable ones: add them only where the config has some (runc)
+    if (c.inheritable) c.ambient = [...(c.ambient ?? []), ...o.caps];
+  }
+  return p;
+}
+
+export async function execProcess(o: ExecOptions): Promise<number> {
+  const dir = new ContainerDir(o.root, checkId(o.id));
+  const rec = dir.load();
+  const status = statusOf(rec, dir.fifo);
+  if (status === 'stopped') throw new TsrunError(`cannot exec in a stopped container: ${o.id}`);
+  if (status === 'creating') throw new TsrunError(`cannot exec in container ${o.id}: it is still being created`);
+  if (status === 'paused' && !o.ignorePaused) {
+    throw new TsrunError(`cannot exec in a paused container: ${o.id} (use --ignore-paused to override)`);
+  }
+  const spec = dir.readConfig();
+  const proc = o.processFile ? readProcessFile(o.processFile) : processFromFlags(spec.process!, o);
+  if (o.processFile && o.tty !== undefined) proc.terminal = o.tty;
+
+  const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
+  const { plan, warnings } = buildExecPlan({
+    spec,
+    pid: rec.pid,
+    process: proc,
+    opts: { id: rec.id, consoleSocket: o.consoleSocket, preserveFds: o.preserveFds, wait: !o.detach },
+    host: readHostFacts(rec.rootfs),
+    cgroupProcs: cgroup ? cgroup.procsFiles() : [],
+    compileSeccomp: (s) => {
+      const compiled = compileSeccomp(s, { cacheDir: path.join(o.root, '.seccomp-cache') });
+      for (const w of compiled.warnings) log.debug(w);
+      return compiled;
+    },
+  });
+  for (const w of warnings) log.warn(w);
+
+  const channel = InitChannel.spawn(o.preserveFds ?? 0);
+  channel.send(Msg.PLAN, encodePlanBody(plan));
+  let pid = 0;
+  const forward = (sig: NodeJS.Signals) => {
+    if (pid > 0) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+  if (!o.detach) for (const s of forwarded) process.on(s, forward);
+  try {
+    for (;;) {
+      const m = await channel.next();
+      if (m === null) {
+        if (pid > 0 && !o.detach) throw new TsrunError(`lost track of the exec'd process ${pid} of container ${o.id}`);
+        throw new TsrunError(`exec in container ${o.id}: tsrun-init exited before the process started`);
+      }
+      switch (m.tag) {
+        case Msg.PID:
+          pid = u64(m.payload);
+          if (o.pidFile) writeAtomic(o.pidFile, String(pid));
+          break;
+        case Msg.WARN:
+          log.warn(m.payload.toString('utf8'));
+          break;
+        case Msg.ERROR:
+          throw new TsrunError(m.payload.toString('utf8'));
+        case Msg.READY:
+          if (o.detach) {
+            channel.detach();
+            return 0;
+          }
+          break;
+        case Msg.EXIT:
+          return exitCodeOf(u64(m.payload));
+        default:
+          break;
+      }
+    }
+  } catch (e) {
+    channel.child.kill('SIGKILL');
+    if (pid > 0) forward('SIGKILL');
+    throw e;
+  } finally {
+    for (const s of forwarded) process.removeListener(s, forward);
+  }
+}

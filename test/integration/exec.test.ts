@@ -1,0 +1,104 @@
+// exec and ps: a new process joins every namespace and the cgroup of a
+// running container, with runc's flags.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Harness, leftovers, rootAvailable } from '../helpers/harness';
+
+const enabled = rootAvailable();
+
+describe.skipIf(!enabled)('exec and ps', () => {
+  let h: Harness;
+  let id: string;
+  let initPid: number;
+  beforeAll(() => {
+    h = new Harness('exec');
+    id = h.id('target');
+    const b = h.bundle((c) => {
+      c.process.args = ['sleep', '1000'];
+      c.process.env.push('FROM_CONFIG=yes');
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 42 }] };
+    });
+    expect(h.tsrun(['run', '-d', '--bundle', b, id]).code).toBe(0);
+    initPid = JSON.parse(h.tsrun(['state', id]).stdout).pid;
+  });
+  afterAll(() => {
+    if (id) h.tsrun(['delete', '--force', id]);
+    h?.cleanup();
+  });
+
+  const exec = (...args: string[]) => h.tsrun(['exec', ...args]);
+
+  it('joins every namespace and the cgroup of the container', () => {
+    const r = exec(id, 'sh', '-c', 'for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup; echo $$');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const ns = ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup'].map((n) => fs.readlinkSync(`/proc/${initPid}/ns/${n}`));
+    expect(lines.slice(0, 6)).toEqual(ns);
+    // in the container's cgroup namespace its own cgroup is the root
+    expect(lines.slice(6, -1).every((l) => /:\/$/.test(l))).toBe(true);
+    expect(Number(lines.at(-1))).toBeGreaterThan(1); // a pid of the container's namespace, not 1
+  });
+
+  it('gets the container\'s seccomp filter, env and user, and its own exit status', () => {
+    const r = exec(id, 'sh', '-c', 'mkdir /tmp/e; echo "mkdir=$? $FROM_CONFIG"; exit 5');
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe('mkdir=1 yes\n');
+  });
+
+  it('takes -e, --cwd, -u, --additional-gids, --cap and --no-new-privs', () => {
+    const r = exec('-e', 'EXTRA=1', '--cwd', '/tmp', '-u', '1000:1001', '--additional-gids', '5', '--cap', 'CAP_NET_RAW', '--no-new-privs', id, 'sh', '-c', 'echo "$EXTRA $(pwd)"; grep -E "^(Uid|Gid|Groups|CapBnd|NoNewPrivs):" /proc/self/status');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^1 \/tmp$/m);
+    expect(r.stdout).toMatch(/^Uid:\s+1000\s/m);
+    expect(r.stdout).toMatch(/^Gid:\s+1001\s/m);
+    expect(r.stdout).toMatch(/^Groups:\s+5\s*$/m);
+    expect(r.stdout).toMatch(/^NoNewPrivs:\s+1$/m);
+    const bnd = BigInt('0x' + /^CapBnd:\s+(\S+)$/m.exec(r.stdout)![1]);
+    expect(bnd & (1n << 13n)).toBe(1n << 13n); // CAP_NET_RAW added
+  });
+
+  it('runs a whole --process file', () => {
+    const p = path.join(h.dir, 'process.json');
+    fs.writeFileSync(p, JSON.stringify({ args: ['sh', '-c', 'echo "$A $(id -u) $(pwd)"'], env: ['PATH=/bin', 'A=from-file'], cwd: '/etc', user: { uid: 7, gid: 7 } }));
+    const r = exec('--process', p, id);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('from-file 7 /etc\n');
+    const bad = path.join(h.dir, 'bad-process.json');
+    fs.writeFileSync(bad, JSON.stringify({ args: ['true'], cwd: 'relative', user: { uid: 0, gid: 0 } }));
+    const rb = exec('--process', bad, id);
+    expect(rb.code).toBe(1);
+    expect(rb.stderr).toContain('cwd');
+  });
+
+  it('detaches with -d and writes --pid-file; ps lists the processes', () => {
+    const pidFile = path.join(h.dir, 'exec.pid');
+    const r = exec('-d', '--pid-file', pidFile, id, 'sleep', '500');
+    expect(r.code).toBe(0);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\x00500\x00');
+    const ps = JSON.parse(h.tsrun(['ps', '--format', 'json', id]).stdout);
+    expect(ps).toEqual(expect.arrayContaining([initPid, pid]));
+    const table = h.tsrun(['ps', id]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/PID/);
+    expect(table.stdout).toContain('sleep 500');
+    process.kill(pid, 'SIGKILL');
+  });
+
+  it('fails clearly for a missing program, a stopped container, and no container', () => {
+    const missing = exec(id, 'no-such-program');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('executable file not found in $PATH');
+    expect(exec('tsrun-it-no-such', 'true').stderr).toContain('does not exist');
+    const stopped = h.id('stopped');
+    expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['true'])), stopped]).code).toBe(0);
+    for (let i = 0; i < 100 && JSON.parse(h.tsrun(['state', stopped]).stdout).status !== 'stopped'; i++);
+    const r = exec(stopped, 'true');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('stopped');
+    expect(h.tsrun(['delete', stopped]).code).toBe(0);
+    expect(leftovers(h.root, stopped)).toEqual([]);
+  });
+});
