@@ -1,7 +1,7 @@
 import { startContainer } from '../runtime/start';
 import { requireId, type CommandContext } from './context';
 
-export default function start(ctx: CommandContext): number {
-  startContainer(ctx.root, requireId(ctx));
+export default async function start(ctx: CommandContext): Promise<number> {
+  await startContainer(ctx.root, requireId(ctx));
   return 0;
 }

@@ -19,6 +19,8 @@ import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import { SPEC_VERSION } from '../version';
 import type { Spec } from '../spec/types';
+import { withLock } from '../state/lock';
+import { faultPoint } from './fault';
 
 export interface CreateOptions {
   root: string;
@@ -43,8 +45,13 @@ export interface Created {
 export async function createContainer(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
   const { spec, bundle, rootfs } = loadBundle(o.bundle, { requireProcess: true });
+  return withLock(o.root, id, () => createLocked(o, id, spec, bundle, rootfs));
+}
+
+async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: string, rootfs: string): Promise<Created> {
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
+  faultPoint('create:dir-made');
 
   const record: ContainerRecord = {
     ociVersion: SPEC_VERSION,
@@ -59,6 +66,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     cgroupPaths: {},
     pidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+    creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
   };
   let channel: InitChannel | undefined;
   try {
@@ -68,8 +76,10 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
     record.cgroupPaths = cgroup.paths;
     dir.write(record); // delete --force can now find the cgroup
+    faultPoint('create:state-written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
     cgroup.create();
+    faultPoint('create:cgroup-made');
     // runc's default device rules follow the config's own (they always apply)
     const resources = spec.linux?.resources ?? {};
     cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
@@ -100,8 +110,10 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     channel = InitChannel.spawn(o.preserveFds ?? 0);
     channel.send(Msg.PLAN, encodePlanBody(plan));
     await followInit(channel, dir, record, spec);
+    faultPoint('create:ready');
 
     record.status = 'created';
+    delete record.creator;
     dir.write(record);
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
     return { dir, record, spec, channel };
@@ -127,12 +139,14 @@ async function followInit(channel: InitChannel, dir: ContainerDir, record: Conta
         record.pid = u64(m.payload);
         record.pidStartTime = readProcStat(record.pid)?.startTime;
         dir.write(record);
+        faultPoint('create:pid-recorded');
         break;
       }
       case Msg.HOOKS: {
         const state = hookState(record, 'creating');
         runHooks('prestart', spec.hooks?.prestart, state);
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
+        faultPoint('create:hooks-ran');
         channel.send(Msg.HOOKS_DONE, JSON.stringify(state));
         break;
       }

@@ -4,9 +4,15 @@ import { statusOf } from '../state/status';
 import { destroyContainer } from './destroy';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
+import { withLock } from '../state/lock';
 
-export function deleteContainer(root: string, id: string, force: boolean): void {
-  const dir = new ContainerDir(root, checkId(id));
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+  checkId(id);
+  await withLock(root, id, () => deleteLocked(root, id, force));
+}
+
+function deleteLocked(root: string, id: string, force: boolean): void {
+  const dir = new ContainerDir(root, id);
   const rec = dir.read();
   if (!rec) {
     // a directory without state.json is a create that died before writing it

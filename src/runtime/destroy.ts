@@ -6,10 +6,8 @@ import { isSameLiveProcess, readProcStat } from '../state/proc';
 import type { ContainerDir, ContainerRecord } from '../state/store';
 import { runHooksCollectingErrors } from '../hooks/run';
 import { hookState } from './hook-state';
-
-export function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+import { sleepMs } from '../state/sleep';
+import { faultPoint } from './fault';
 
 /** Waits until pid is gone or a zombie (or is another process now). */
 export function waitForExit(pid: number, startTime: string | undefined, timeoutMs: number): boolean {
@@ -50,6 +48,7 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
   if (initAlive && !waitForExit(rec.pid, rec.pidStartTime, 10_000)) {
     problems.push(`container init ${rec.pid} did not exit after SIGKILL`);
   }
+  faultPoint('delete:killed');
   if (cgroup) {
     try {
       cgroup.destroy();
@@ -60,6 +59,7 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
   if (opts.runPoststop) {
     problems.push(...runHooksCollectingErrors('poststop', rec.hooks?.poststop, hookState(rec, 'stopped')));
   }
+  faultPoint('delete:before-remove');
   dir.remove();
   return problems;
 }

@@ -9,6 +9,7 @@ import { Msg } from '../plan/tags';
 import { u64 } from './init-channel';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
+import { withLock } from '../state/lock';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
@@ -23,8 +24,10 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
   const { dir, record, channel } = created;
   if (o.detach) {
     channel.detach();
-    releaseInit(dir, record);
-    afterStart(dir, record);
+    await withLock(o.root, record.id, () => {
+      releaseInit(dir, record);
+      afterStart(dir, record);
+    });
     return 0;
   }
   const forward = (sig: NodeJS.Signals) => {
@@ -37,8 +40,10 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
   for (const s of FORWARDED) process.on(s, forward);
   let code = 1;
   try {
-    releaseInit(dir, record);
-    afterStart(dir, record);
+    await withLock(o.root, record.id, () => {
+      releaseInit(dir, record);
+      afterStart(dir, record);
+    });
     let status: number | undefined;
     for (;;) {
       const m = await channel.next();
@@ -51,7 +56,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
     code = exitCodeOf(status);
   } finally {
     for (const s of FORWARDED) process.removeListener(s, forward);
-    if (!o.keep) deleteContainer(o.root, record.id, true);
+    if (!o.keep) await deleteContainer(o.root, record.id, true);
   }
   return code;
 }

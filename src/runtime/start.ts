@@ -8,16 +8,20 @@ import { statusOf } from '../state/status';
 import { isSameLiveProcess } from '../state/proc';
 import { runHooks } from '../hooks/run';
 import { hookState } from './hook-state';
-import { sleepMs } from './destroy';
+import { sleepMs } from '../state/sleep';
+import { faultPoint } from './fault';
+import { withLock } from '../state/lock';
 import { TsrunError } from '../errors';
 
-export function startContainer(root: string, id: string): void {
+export async function startContainer(root: string, id: string): Promise<void> {
   const dir = new ContainerDir(root, checkId(id));
-  const rec = dir.load();
-  const status = statusOf(rec, dir.fifo);
-  if (status !== 'created') throw notStartable(id, status);
-  releaseInit(dir, rec);
-  afterStart(dir, rec);
+  await withLock(root, id, () => {
+    const rec = dir.load();
+    const status = statusOf(rec, dir.fifo);
+    if (status !== 'created') throw notStartable(id, status);
+    releaseInit(dir, rec);
+    afterStart(dir, rec);
+  });
 }
 
 export function notStartable(id: string, status: string): TsrunError {
@@ -42,6 +46,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TsrunError(`cannot start container ${rec.id}: it was already started`);
     throw new TsrunError(`open exec fifo ${dir.fifo}: ${(e as Error).message}`);
   }
+  faultPoint('start:fifo-opened');
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   let sawWriter = false;
@@ -75,6 +80,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
     fs.closeSync(fd);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  faultPoint('start:released');
   try {
     fs.unlinkSync(dir.fifo);
   } catch {

@@ -13,12 +13,15 @@ export interface StatusFacts {
   stat: ProcStat | undefined;
   fifoExists: boolean;
   frozen: boolean;
+  /** The tsrun process of a "creating" record still runs. */
+  creatorAlive?: boolean;
 }
 
 export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
-  if (rec.pid <= 0) return rec.status === 'creating' ? 'creating' : 'stopped';
+  // a create whose tsrun died never finishes: its init exits with the channel
+  if (rec.status === 'creating') return facts.creatorAlive ? 'creating' : 'stopped';
+  if (rec.pid <= 0) return 'stopped';
   if (!isSameLiveProcess(rec.pid, rec.pidStartTime, facts.stat)) return 'stopped';
-  if (rec.status === 'creating') return 'creating';
   if (facts.frozen) return 'paused';
   if (facts.fifoExists) return 'created';
   return 'running';
@@ -40,6 +43,7 @@ export function statusOf(rec: ContainerRecord, fifo: string): Status {
     stat,
     fifoExists: live && fs.existsSync(fifo),
     frozen: live && frozenOnHost(rec),
+    creatorAlive: rec.status === 'creating' && !!rec.creator && isSameLiveProcess(rec.creator.pid, rec.creator.startTime),
   });
 }
 

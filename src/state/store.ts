@@ -26,6 +26,8 @@ export interface ContainerRecord {
   /** The container has its own pid namespace: killing the init kills all. */
   pidNamespace: boolean;
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
+  /** The tsrun process creating the container, while status is "creating". */
+  creator?: { pid: number; startTime?: string };
 }
 
 const ID_RE = /^[\w+\-.]+$/;

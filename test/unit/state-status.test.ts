@@ -41,8 +41,12 @@ describe('derived status', () => {
     expect(deriveStatus(rec, { stat: stat('Z'), fifoExists: true, frozen: false })).toBe('stopped');
     expect(deriveStatus(rec, { stat: stat('S', '2000'), fifoExists: true, frozen: false })).toBe('stopped');
   });
-  it('stays creating until a pid is known', () => {
-    expect(deriveStatus({ ...rec, pid: 0, status: 'creating' }, { stat: undefined, fifoExists: false, frozen: false })).toBe('creating');
+  it('is creating while the creating tsrun lives, stopped once it died', () => {
+    const creating = { ...rec, pid: 0, status: 'creating' as const };
+    expect(deriveStatus(creating, { stat: undefined, fifoExists: false, frozen: false, creatorAlive: true })).toBe('creating');
+    expect(deriveStatus({ ...creating, pid: 42 }, { stat: stat('S'), fifoExists: true, frozen: false, creatorAlive: true })).toBe('creating');
+    expect(deriveStatus(creating, { stat: undefined, fifoExists: false, frozen: false, creatorAlive: false })).toBe('stopped');
+    expect(deriveStatus({ ...creating, pid: 42 }, { stat: stat('S'), fifoExists: true, frozen: false, creatorAlive: false })).toBe('stopped');
   });
   it('prints pid 0 for a stopped container', () => {
     expect(stateDocument(rec, 'stopped').pid).toBe(0);
