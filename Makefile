@@ -7,24 +7,34 @@ NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine
+ENGINE_PACKAGES := containerd podman conmon
 
-.PHONY: all deps apt npm build native ts demo test test-unit test-integration typecheck bench clean
+.PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines typecheck bench clean
 
 all: build
 
 deps: apt npm
 
 # Debian packages: only the missing ones, so a ready machine pays nothing.
-apt:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt_install,PACKAGES,EXTRA_APT_FLAGS)
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> apt-get install$$missing"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing >/dev/null || \
 	  { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing >/dev/null; }; \
 	fi
+endef
+
+apt:
+	$(call apt_install,$(APT_PACKAGES))
+
+# containerd 1.6 and podman 4.3 (with conmon) for the engine tests (test/engines)
+engines-deps:
+	$(call apt_install,$(ENGINE_PACKAGES),--no-install-recommends)
 
 npm: node_modules/.package-lock.json
 
@@ -38,9 +48,14 @@ build: native ts
 
 native: build/tsrun-init
 
+# Every start copies the init into a sealed memfd (native/sealed.c): the debug
+# info goes to a side file (gdb finds it by the debuglink), a third the copy.
 build/tsrun-init: $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p build
-	$(CC) $(NATIVE_CFLAGS) -o $@ $(NATIVE_SRC)
+	$(CC) $(NATIVE_CFLAGS) -o $@.tmp $(NATIVE_SRC)
+	objcopy --only-keep-debug $@.tmp $@.debug
+	objcopy --strip-debug --add-gnu-debuglink=$@.debug $@.tmp
+	mv -f $@.tmp $@
 
 ts: build/tsrun.js
 
@@ -62,6 +77,16 @@ test-unit: deps build
 
 test-integration: deps build
 	npx vitest run --project integration
+
+test-engines: deps engines-deps build
+	npx vitest run --project engines
+
+# the long versions of the fuzz and endurance tests (CI runs bounded ones)
+STRESS_FUZZ_CASES ?= 3000
+STRESS_CYCLES ?= 1000
+stress: deps build
+	FUZZ_CASES=$(STRESS_FUZZ_CASES) FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} ENDURANCE_CYCLES=$(STRESS_CYCLES) \
+	  npx vitest run --project integration test/integration/fuzz.test.ts test/integration/endurance.test.ts
 
 clean:
 	rm -rf build
