@@ -40,7 +40,7 @@ export function namespaceMap(spec: Spec): Map<string, string> {
   const out = new Map<string, string>();
   (spec.linux?.namespaces ?? []).forEach((ns, i) => {
     const where = `linux.namespaces[${i}]`;
-    if (!(ns.type in namespaceTypes)) throw planError(`${where}.type`, `unknown namespace type "${ns.type}"`);
+    if (!Object.hasOwn(namespaceTypes, ns.type)) throw planError(`${where}.type`, `unknown namespace type "${ns.type}"`);
     if (out.has(ns.type)) throw planError(`${where}.type`, `namespace "${ns.type}" is listed twice`);
     const p = ns.path ?? '';
     if (p !== '') {

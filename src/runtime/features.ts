@@ -1,6 +1,6 @@
 // `features` (runtime-spec features.md): what this build really implements.
 // Each list comes from the table the code itself uses, so it cannot drift.
-import { capabilityNames } from '../plan/caps';
+import { capabilityNumbers } from '../spec/names';
 import { mountOptionTable } from '../plan/mounts';
 import { namespaceTypes } from '../plan/namespaces';
 import { seccompFeatures } from '../seccomp/features';
@@ -21,7 +21,7 @@ export function features(): Record<string, unknown> {
     mountOptions,
     linux: {
       namespaces: Object.keys(namespaceTypes),
-      capabilities: Object.keys(capabilityNames),
+      capabilities: Object.keys(capabilityNumbers),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeErrno, TsrunError } from '../errors';
-import { checkConfig, resolveRootfs, type HostFacts } from './checks';
+import { checkConfig } from './checks';
+import { resolveRootfs } from './checks/filesystem';
+import type { HostFacts } from './checks/host';
 import { describeJsonError, parseJson } from './json';
 import { formatProblem, type Problem } from './problem';
 import type { Spec } from './types';

@@ -30,7 +30,7 @@ function validate(kind: DocumentKind, doc: unknown): Problem[] {
   return problemsFromAjv(v.errors ?? [], doc);
 }
 
-/** Checks a config.json document against the schema. Cross-field rules are in checks.ts. */
+/** Checks a config.json document against the schema. Cross-field rules are in checks/. */
 export function validateConfig(doc: unknown): Problem[] {
   return validate('config', doc);
 }

@@ -1,7 +1,9 @@
-// The cross-field rules of src/spec/checks.ts: for each, a config that breaks
+// The cross-field rules of src/spec/checks/: for each, a config that breaks
 // it (path and message asserted) and one that keeps it (no problem).
 import { describe, expect, it } from 'vitest';
-import { checkConfig, checkProcessDocument, parseIdList, realHost, type HostFacts } from '../../src/spec/checks';
+import { checkConfig, checkProcessDocument } from '../../src/spec/checks';
+import { realHost, type HostFacts } from '../../src/spec/checks/host';
+import { parseIdList } from '../../src/spec/checks/shared';
 import type { Problem } from '../../src/spec/problem';
 import { validateConfig } from '../../src/spec/validate';
 
@@ -182,6 +184,8 @@ describe('rlimits (config.md#posix-process)', () => {
 describe('capabilities (config.md#linux-process)', () => {
   it('an unknown name is an error naming it', () => {
     expectOne((c) => c.process.capabilities.permitted.push('CAP_TEST'), '$.process.capabilities.permitted[1]', 'unknown capability "CAP_TEST"');
+    // names inherited by every object are no capabilities either
+    expectOne((c) => c.process.capabilities.permitted.push('constructor'), '$.process.capabilities.permitted[1]', 'unknown capability "constructor"');
   });
   it('takes every capability through CAP_CHECKPOINT_RESTORE', () => {
     expectNone((c) => (c.process.capabilities.bounding = ['CAP_CHOWN', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE']));

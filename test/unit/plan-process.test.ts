@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { capabilityNames, capabilityByNumber, planCaps } from '../../src/plan/caps';
-import { applyProcess, planEnv, planRlimits, planScheduler, rlimitNumbers } from '../../src/plan/process';
+import { planCaps } from '../../src/plan/caps';
+import { applyProcess, planEnv, planRlimits, planScheduler } from '../../src/plan/process';
+import { capabilityByNumber, capabilityNumbers, rlimitNumbers } from '../../src/spec/names';
 import { emptyPlan } from '../../src/plan/types';
 import type { Process } from '../../src/spec/types';
 import { BOUNDING_NO_SYS_RESOURCE, ctxFor, fakeHost } from './plan-helpers';
 
-const bit = (name: string) => 1n << BigInt(capabilityNames[name]);
+const bit = (name: string) => 1n << BigInt(capabilityNumbers[name]);
 
 function proc(extra: Partial<Process> = {}): Process {
   return { user: { uid: 0, gid: 0 }, args: ['sh'], cwd: '/', ...extra };
@@ -13,10 +14,10 @@ function proc(extra: Partial<Process> = {}): Process {
 
 describe('capabilities', () => {
   it('has all 41 names through CAP_CHECKPOINT_RESTORE, both ways', () => {
-    expect(Object.keys(capabilityNames)).toHaveLength(41);
-    expect(capabilityNames.CAP_SYS_ADMIN).toBe(21);
-    expect(capabilityNames.CAP_SYS_RESOURCE).toBe(24);
-    expect(capabilityNames.CAP_CHECKPOINT_RESTORE).toBe(40);
+    expect(Object.keys(capabilityNumbers)).toHaveLength(41);
+    expect(capabilityNumbers.CAP_SYS_ADMIN).toBe(21);
+    expect(capabilityNumbers.CAP_SYS_RESOURCE).toBe(24);
+    expect(capabilityNumbers.CAP_CHECKPOINT_RESTORE).toBe(40);
     expect(capabilityByNumber[0]).toBe('CAP_CHOWN');
     expect(capabilityByNumber[40]).toBe('CAP_CHECKPOINT_RESTORE');
   });

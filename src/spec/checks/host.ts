@@ -1,0 +1,60 @@
+// Facts about the host that some checks need (does root.path exist, which
+// mappings has the user namespace a path names, is a network namespace the
+// runtime's own). They come through HostFacts so that the rules are testable
+// without root; realHost reads them from this machine.
+
+import * as fs from 'node:fs';
+import type { IDMapping } from '../types';
+
+export type PathKind = 'directory' | 'other' | 'missing';
+
+export interface HostFacts {
+  /** What is at an absolute path (following symlinks). */
+  pathKind(p: string): PathKind;
+  /**
+   * The id mappings of the user namespace a path names, when they can be
+   * read without joining it (/proc/PID/ns/user → /proc/PID/{uid,gid}_map).
+   */
+  userNamespaceMappings(nsPath: string): { uid: IDMapping[]; gid: IDMapping[] } | undefined;
+  /** Whether a network namespace path is the runtime's own; an Error when it cannot be told. */
+  isRuntimeNetNamespace(nsPath: string): boolean | Error;
+}
+
+function parseIdMap(text: string): IDMapping[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length === 3 && f.every((n) => Number.isInteger(n)))
+    .map(([containerID, hostID, size]) => ({ containerID, hostID, size }));
+}
+
+export const realHost: HostFacts = {
+  pathKind(p) {
+    try {
+      return fs.statSync(p).isDirectory() ? 'directory' : 'other';
+    } catch {
+      return 'missing';
+    }
+  },
+  userNamespaceMappings(nsPath) {
+    const m = /^(\/proc\/(?:\d+|self|thread-self)(?:\/task\/\d+)?)\/ns\/user$/.exec(nsPath);
+    if (!m) return undefined;
+    try {
+      return {
+        uid: parseIdMap(fs.readFileSync(`${m[1]}/uid_map`, 'utf8')),
+        gid: parseIdMap(fs.readFileSync(`${m[1]}/gid_map`, 'utf8')),
+      };
+    } catch {
+      return undefined;
+    }
+  },
+  isRuntimeNetNamespace(nsPath) {
+    try {
+      const own = fs.statSync('/proc/self/ns/net');
+      const other = fs.statSync(nsPath);
+      return own.dev === other.dev && own.ino === other.ino;
+    } catch (e) {
+      return e as Error;
+    }
+  },
+};
