@@ -5,13 +5,17 @@
  * read-only/masked paths, process attributes, credentials, READY, fifo,
  * startContainer hooks, execve.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -29,6 +33,38 @@ static bool has_ns(const struct plan *p, uint64_t type)
 	return (p->clone_flags & type) || joins(p, type);
 }
 
+/* CVE-2024-21626: a cwd such as "/proc/self/fd/N" follows an fd of ours
+ * to wherever it points. None may be a directory at the chdir (the rootfd
+ * is closed; preserved fds are the caller's own). Read as root: after the
+ * user switch /proc/self/fd may be closed to us. */
+static void check_no_dir_fds(struct plan *p)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (fd < 3 || fd == dirfd(d) || (uint64_t)fd < 3 + p->preserve_fds)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			die(0, "fd %d of tsrun-init is a directory at chdir to cwd \"%s\"", fd, p->cwd);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* And the cwd we got must be reachable from our root: the kernel's getcwd
+ * says "(unreachable)..." for one outside it. */
+static void check_cwd(struct plan *p)
+{
+	char buf[PATH_MAX];
+	long n = syscall(SYS_getcwd, buf, sizeof buf);
+	if (n < 0)
+		die(errno, "cwd \"%s\": get the working directory", p->cwd);
+	if (buf[0] != '/')
+		die(0, "cwd \"%s\" is outside the container's root", p->cwd);
+}
+
 /* Attributes, credentials and the executable; shared by create and exec.
  * Returns the path to execve. */
 static char *setup_process(struct plan *p, int lsock, const char *state)
@@ -37,6 +73,7 @@ static char *setup_process(struct plan *p, int lsock, const char *state)
 	set_process_attrs(p);
 	set_exec_labels(p);
 	/* before the user switch, as root; again after it if root may not */
+	check_no_dir_fds(p);
 	bool cwd_done = chdir(p->cwd) == 0;
 	if (!cwd_done && errno != EACCES && errno != EPERM)
 		die(errno, "chdir to cwd \"%s\"", p->cwd);
@@ -49,6 +86,7 @@ static char *setup_process(struct plan *p, int lsock, const char *state)
 	apply_credentials(p);
 	if (!cwd_done && chdir(p->cwd) < 0)
 		die(errno, "chdir to cwd \"%s\"", p->cwd);
+	check_cwd(p);
 	return lookup_executable(p);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -85,6 +86,28 @@ int send_fd(int sock, int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* CVE-2025-52565 class: the bind goes by fds, from the slave we hold onto
+ * the very /dev/console we checked. A symlink there (or a directory) would
+ * send it wherever the image points, /proc files included. */
+static void bind_console_to(int slave, const char *name)
+{
+	/* an empty file to bind onto; mknod, so an existing node is never opened */
+	if (mknod("/dev/console", S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		die(errno, "create \"/dev/console\"");
+	int fd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(errno, "open \"/dev/console\"");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		die(0, "\"/dev/console\" in the container is a %s: refusing to bind the console onto it",
+		    S_ISLNK(st.st_mode) ? "symlink" : "directory or special file");
+	int tree = (int)syscall(SYS_open_tree, slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0 || syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die(errno, "bind \"%s\" onto \"/dev/console\"", name);
+	close(tree);
+	close(fd);
+}
+
 void setup_console(struct plan *p, int sock, bool bind_console)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -108,17 +131,13 @@ void setup_console(struct plan *p, int sock, bool bind_console)
 			die(errno, "set the console size to %llux%llu", (unsigned long long)p->console_width,
 			    (unsigned long long)p->console_height);
 	}
-	if (bind_console) {
-		/* an empty file to bind onto; mknod, so an existing node is never opened */
-		struct stat st;
-		if (lstat("/dev/console", &st) < 0 &&
-		    (errno != ENOENT || mknod("/dev/console", S_IFREG | 0600, 0) < 0))
-			die(errno, "create \"/dev/console\"");
-		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-			die(errno, "bind \"%s\" onto \"/dev/console\"", name);
+	if (bind_console)
+		bind_console_to(slave, name);
+	if (send_fd(sock, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0) {
+		if (p->console_socket)
+			die(errno, "send the pty master to the console socket \"%s\"", p->console_socket);
+		die(errno, "send the pty master to the runtime");
 	}
-	if (send_fd(sock, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
-		die(errno, "send the pty master to the console socket \"%s\"", p->console_socket);
 	close(master);
 	close(sock);
 

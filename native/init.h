@@ -167,6 +167,7 @@ const char *tag_name(uint32_t tag);
 /* All return an O_PATH fd, or -1 with errno. Paths are container paths,
  * resolved inside rootfd without leaving it. */
 int open_in_root(int rootfd, const char *path);
+int open_in_root_nofollow(int rootfd, const char *path);
 int mkdir_all_in_root(int rootfd, const char *path);
 int prepare_dest(int rootfd, const char *path, bool is_file);
 int open_parent_in_root(int rootfd, const char *path, const char **base);
@@ -210,6 +211,16 @@ void fix_stdio_owner(struct plan *p);
 int connect_unix(const char *path, const char *what);
 int send_fd(int sock, int fd, const void *data, size_t len);
 void setup_console(struct plan *p, int sock, bool bind_console);
+
+/* ---- tty.c (stage 0 of a foreground run with a terminal) ---------------- */
+
+int recv_fd(int sock);
+int proxy_terminal(struct plan *p, int master, pid_t pid); /* the wait status */
+void tty_restore(void);
+
+/* ---- sealed.c ------------------------------------------------------------- */
+
+void reexec_sealed(char **argv, char **envp);
 
 /* ---- hooks.c -------------------------------------------------------------- */
 

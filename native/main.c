@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -128,11 +129,19 @@ static void stage0(struct plan *p)
 		if (chmod(p->fifo_path, 0622) < 0)
 			die(errno, "chmod the exec fifo \"%s\"", p->fifo_path);
 	}
-	int consock = -1, lsock = -1;
-	if (p->terminal) {
-		if (!p->console_socket)
-			die(0, "a terminal needs a console socket (P_CONSOLE_SOCKET)");
+	int consock = -1, lsock = -1, ttysock = -1;
+	if (p->terminal && p->console_socket) {
 		consock = connect_unix(p->console_socket, "the console socket");
+	} else if (p->terminal) {
+		/* a foreground run: the master comes to us, and we proxy our own
+		 * stdio to it (tty.c) */
+		if (!p->wait)
+			die(0, "a terminal needs a console socket (P_CONSOLE_SOCKET) unless stage 0 waits (P_WAIT)");
+		int sp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			die(errno, "make a socket pair for the terminal");
+		ttysock = sp[0];
+		consock = sp[1];
 	}
 	if (p->seccomp_listener)
 		lsock = connect_unix(p->seccomp_listener, "the seccomp listener");
@@ -185,6 +194,8 @@ static void stage0(struct plan *p)
 	if (pid == 0) {
 		close(rel[1]);
 		close(procfd);
+		if (ttysock >= 0)
+			close(ttysock);
 		for (size_t i = 0; i < p->cgroup_procs.n; i++)
 			close(cg[i]);
 		child_main(p, rel[0], consock, lsock);
@@ -228,15 +239,23 @@ static void stage0(struct plan *p)
 	int ignore[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
 	for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++)
 		signal(ignore[i], SIG_IGN);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die(errno, "wait for the container process %d", (int)pid);
+	int status, master = -1;
+	if (ttysock >= 0) {
+		/* sent before READY; none if the child failed before (it says why) */
+		master = recv_fd(ttysock);
+		close(ttysock);
+	}
+	if (master >= 0)
+		status = proxy_terminal(p, master, pid);
+	else
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				die(errno, "wait for the container process %d", (int)pid);
 	send_u64(g_syncfd, MSG_EXIT, (uint64_t)(uint32_t)status);
 	_exit(0);
 }
 
-int main(int argc, char **argv)
+int main(int argc, char **argv, char **envp)
 {
 	if (argc == 2 && strcmp(argv[1], "--dump-plan") == 0)
 		return dump_plan_main();
@@ -247,15 +266,19 @@ int main(int argc, char **argv)
 				"       tsrun-init --dump-plan < plan-body\n");
 		return 2;
 	}
-	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) {
+	/* our end of the socket: blocking, whatever the spawner left */
+	int fl = fcntl((int)fd, F_GETFL);
+	if (fl < 0) {
 		fprintf(stderr, "tsrun-init: sync fd %ld: %s\n", fd, errstr(errno));
 		return 1;
 	}
-	/* our end of the socket: blocking, whatever the spawner left */
-	int fl = fcntl((int)fd, F_GETFL);
-	if (fl >= 0 && (fl & O_NONBLOCK))
+	if (fl & O_NONBLOCK)
 		fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
 	g_syncfd = (int)fd;
+	/* first of all, before the plan: the sync fd must still survive execve */
+	reexec_sealed(argv, envp);
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+		die(errno, "set close-on-exec on the sync fd %ld", fd);
 	signal(SIGPIPE, SIG_IGN);
 	ensure_std_fds();
 

@@ -79,6 +79,16 @@ int open_in_root(int rootfd, const char *path)
 	return openat2_root(rootfd, rel, O_PATH);
 }
 
+/* The last component itself, a symlink included (O_NOFOLLOW), for callers
+ * that must refuse one there. */
+int open_in_root_nofollow(int rootfd, const char *path)
+{
+	char rel[PATH_MAX];
+	if (clean_path(path, rel, sizeof rel) < 0)
+		return -1;
+	return openat2_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+}
+
 static int mkdir_all_rel(int rootfd, const char *rel)
 {
 	int fd = openat2_root(rootfd, rel, O_PATH | O_DIRECTORY);

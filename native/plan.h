@@ -96,7 +96,9 @@ enum plan_tag {
 	P_FIFO_PATH = 157,     /* STR: host path of exec.fifo (create mode) */
 	P_PRESERVE_FDS = 158,  /* U64: fds 3 .. 3+N-1 stay open across execve */
 	P_TERMINAL = 159,      /* U64 bool: allocate a pty in the container */
-	P_CONSOLE_SOCKET = 160,/* STR: host path; the pty master goes there (SCM_RIGHTS) */
+	P_CONSOLE_SOCKET = 160,/* STR: host path; the pty master goes there (SCM_RIGHTS).
+	                          Absent with P_TERMINAL and P_WAIT (foreground run/exec):
+	                          stage 0 takes the master and proxies its own stdio to it */
 	P_CONSOLE_HEIGHT = 161,/* U64 */
 	P_CONSOLE_WIDTH = 162, /* U64 */
 	P_HOOK = 163,          /* (*) GROUP { H_* }: createContainer / startContainer */

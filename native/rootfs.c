@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -140,8 +141,28 @@ void prepare_idmapped_mounts(struct plan *p)
 	}
 }
 
+/* CVE-2019-19921 class: procfs and sysfs only on a real directory, never
+ * through a symlink the image put at their destination. */
+static void check_kernfs_dest(int rootfd, const struct mount_ent *m, const char *type)
+{
+	if (!type || (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0))
+		return;
+	struct stat st;
+	int fd = open_in_root_nofollow(rootfd, m->dest);
+	if (fd < 0 && errno == ENOENT)
+		return; /* made as a directory next */
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(errno, "open mount destination \"%s\"", m->dest);
+	if (S_ISLNK(st.st_mode))
+		die(0, "mount destination \"%s\" of %s is a symlink", m->dest, type);
+	if (!S_ISDIR(st.st_mode))
+		die(0, "mount destination \"%s\" of %s is not a directory", m->dest, type);
+	close(fd);
+}
+
 static void mount_one(int rootfd, const struct mount_ent *m)
 {
+	check_kernfs_dest(rootfd, m, m->type);
 	int fd = prepare_dest(rootfd, m->dest, m->dest_is_file);
 	if (fd < 0)
 		die(errno, "create mount point \"%s\" in the rootfs", m->dest);
@@ -233,36 +254,108 @@ void switch_root(struct plan *p, int rootfd)
 		die(errno, "set propagation %#llx on the new \"/\"", (unsigned long long)p->rootfs_prop);
 }
 
-/* After the root switch: the paths are container paths, "/" is the rootfs. */
-void readonly_and_masked_paths(struct plan *p)
+static int move_onto(int tree, int fd)
+{
+	return (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* A masked or read-only path, after the root switch: resolved in the
+ * container's root, never through a magic link, and refused if it ends in
+ * a symlink (the mount must land on the path named, not where the image
+ * points). -1 if it does not exist. */
+static int open_target(int root, const char *what, const char *path, struct stat *st)
+{
+	int fd = open_in_root_nofollow(root, path);
+	if (fd < 0 && errno == ENOENT)
+		return -1;
+	if (fd < 0 || fstat(fd, st) < 0)
+		die(errno, "open %s \"%s\"", what, path);
+	if (S_ISLNK(st->st_mode))
+		die(0, "%s \"%s\" is a symlink", what, path);
+	return fd;
+}
+
+/* CVE-2025-31133: the container's /dev/null is trusted only once seen to
+ * be the null device; a symlink or another file there would turn a mask
+ * into a bind of whatever it is. */
+static int open_null(int root)
 {
 	struct stat st;
-	for (size_t i = 0; i < p->readonly.n; i++) {
-		const char *path = p->readonly.v[i];
-		if (stat(path, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(errno, "stat read-only path \"%s\"", path);
-		}
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
-			die(errno, "bind read-only path \"%s\"", path);
-		if (remount_ro(path) < 0)
-			die(errno, "remount \"%s\" read-only", path);
+	int fd = open_in_root_nofollow(root, "/dev/null");
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(errno, "open \"/dev/null\" in the container to mask paths with");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+		die(0, "\"/dev/null\" in the container is not the null device (char 1:3): refusing to mask with it");
+	return fd;
+}
+
+/* Recursively read-only: a submount must not stay writable under it. */
+static void make_readonly(int root, const char *path)
+{
+	struct stat st;
+	int fd = open_target(root, "read-only path", path, &st);
+	if (fd < 0)
+		return;
+	int tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		die(errno, "bind read-only path \"%s\"", path);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	bool set = syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) == 0;
+	if (!set && errno != ENOSYS)
+		die(errno, "make \"%s\" read-only", path);
+	if (move_onto(tree, fd) < 0)
+		die(errno, "bind read-only path \"%s\"", path);
+	close(tree);
+	close(fd);
+	if (set)
+		return;
+	/* before Linux 5.12: remount the new top mount through its fd */
+	if ((fd = open_in_root_nofollow(root, path)) < 0 || remount_ro(fd_path(fd)) < 0)
+		die(errno, "remount \"%s\" read-only", path);
+	close(fd);
+}
+
+/* Directories get an empty read-only tmpfs, anything else /dev/null. */
+static void mask(int root, const char *path, int *nullfd)
+{
+	struct stat st;
+	int fd = open_target(root, "masked path", path, &st);
+	if (fd < 0)
+		return;
+	int tree;
+	if (S_ISDIR(st.st_mode)) {
+		int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+		if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			die(errno, "make a tmpfs to mask \"%s\"", path);
+		tree = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+				    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		close(fs);
+	} else {
+		if (*nullfd < 0)
+			*nullfd = open_null(root);
+		tree = (int)syscall(SYS_open_tree, *nullfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	}
-	for (size_t i = 0; i < p->masked.n; i++) {
-		const char *path = p->masked.v[i];
-		if (stat(path, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(errno, "stat masked path \"%s\"", path);
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0)
-				die(errno, "mask \"%s\" with a read-only tmpfs", path);
-		} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
-			die(errno, "mask \"%s\" with /dev/null", path);
-		}
-	}
+	if (tree < 0 || move_onto(tree, fd) < 0)
+		die(errno, "mask \"%s\" with %s", path, S_ISDIR(st.st_mode) ? "a read-only tmpfs" : "/dev/null");
+	close(tree);
+	close(fd);
+}
+
+/* After the root switch: the paths are container paths, "/" is the rootfs.
+ * Mounted by fd (open_tree/move_mount), so neither a symlink in the image
+ * nor the container's /proc can redirect them. */
+void readonly_and_masked_paths(struct plan *p)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), nullfd = -1;
+	if (root < 0)
+		die(errno, "open the container's \"/\"");
+	for (size_t i = 0; i < p->readonly.n; i++)
+		make_readonly(root, p->readonly.v[i]);
+	for (size_t i = 0; i < p->masked.n; i++)
+		mask(root, p->masked.v[i], &nullfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	close(root);
 	if (p->root_readonly && remount_ro("/") < 0)
 		die(errno, "remount \"/\" read-only");
 }

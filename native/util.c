@@ -42,6 +42,7 @@ void die_exit(int code, int err, const char *fmt, va_list ap)
 	if (err)
 		snprintf(msg + n, sizeof msg - (size_t)n, ": %s", errstr(err));
 
+	tty_restore();
 	if (g_kill_on_error > 0) {
 		/* stage 0 failed after the clone: the half-made child must not stay */
 		kill(g_kill_on_error, SIGKILL);

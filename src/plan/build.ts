@@ -155,7 +155,7 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   plan.sysctls = planSysctls(spec, ns);
 
   // The process.
-  applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, defaultUmask: 0o022 });
+  applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait, defaultUmask: 0o022 });
   applyExtraFds(plan, opts);
   const personality = planPersonality(spec);
   if (personality !== undefined) plan.personality = personality;
@@ -180,7 +180,7 @@ export function buildExecPlan(input: ExecPlanInput): PlanResult {
   Object.assign(plan, planExecNamespaces(namespaceMap(spec), input.pid));
   plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
   if (opts.wait) plan.wait = true;
-  applyProcess(plan, input.process, ctx, { consoleSocket: opts.consoleSocket });
+  applyProcess(plan, input.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait });
   applyExtraFds(plan, opts);
   const personality = planPersonality(spec);
   if (personality !== undefined) plan.personality = personality;

@@ -2,29 +2,11 @@
 // runc references: libcontainer/env.go (prepareEnv, HOME), configs/config.go (ToSchedAttr, ToCPUSet),
 // init_linux.go (setupIOPriority), configs/validate/validator.go (scheduler, ioPriority).
 import type { Process } from '../spec/types';
+import { rlimitNumbers } from '../spec/names';
 import type { InitPlan, PlanSched } from './types';
 import { planError, noNul, requireUint, toU64, parseCpuList, type PlanContext } from './util';
 import { planCaps } from './caps';
 import { passwdHome } from './host';
-
-export const rlimitNumbers: Record<string, number> = {
-  RLIMIT_CPU: 0,
-  RLIMIT_FSIZE: 1,
-  RLIMIT_DATA: 2,
-  RLIMIT_STACK: 3,
-  RLIMIT_CORE: 4,
-  RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6,
-  RLIMIT_NOFILE: 7,
-  RLIMIT_MEMLOCK: 8,
-  RLIMIT_AS: 9,
-  RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11,
-  RLIMIT_MSGQUEUE: 12,
-  RLIMIT_NICE: 13,
-  RLIMIT_RTPRIO: 14,
-  RLIMIT_RTTIME: 15,
-};
 
 export const schedulerPolicies: Record<string, number> = {
   SCHED_OTHER: 0,
@@ -135,6 +117,8 @@ export function planScheduler(s: NonNullable<Process['scheduler']>, where = 'pro
 
 export interface ProcessOptions {
   consoleSocket?: string;
+  /** Foreground run/exec: stage 0 stays, so with a terminal and no console socket it proxies its own stdio. */
+  wait?: boolean;
   /** For exec: leave the umask alone when the process sets none (create uses runc's 0022). */
   defaultUmask?: number;
 }
@@ -195,11 +179,13 @@ export function applyProcess(plan: InitPlan, proc: Process, ctx: PlanContext, op
   if (aff?.final) plan.cpuAffinityFinal = parseCpuList('process.execCPUAffinity.final', aff.final);
 
   if (proc.terminal) {
-    if (!opts.consoleSocket) {
-      throw planError('process.terminal', 'a terminal needs a console socket (--console-socket) to send its master to');
+    // Without a console socket (runc's rule): a detached process has nobody to give the master to, while in
+    // the foreground stage 0 (P_WAIT) gets it and proxies the caller's own terminal.
+    if (!opts.consoleSocket && !opts.wait) {
+      throw planError('process.terminal', 'a terminal needs a console socket (--console-socket) to send its master to when detached');
     }
     plan.terminal = true;
-    plan.consoleSocket = noNul('--console-socket', opts.consoleSocket);
+    if (opts.consoleSocket) plan.consoleSocket = noNul('--console-socket', opts.consoleSocket);
     if (proc.consoleSize) {
       plan.consoleHeight = requireUint('process.consoleSize.height', proc.consoleSize.height, 0xffff);
       plan.consoleWidth = requireUint('process.consoleSize.width', proc.consoleSize.width, 0xffff);

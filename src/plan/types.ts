@@ -96,6 +96,7 @@ export interface InitPlan {
   fifoPath?: string;
   preserveFds?: number;
   terminal?: boolean;
+  /** Where the pty master goes; absent with terminal and wait, stage 0 proxies its own stdio to it. */
   consoleSocket?: string;
   consoleHeight?: number;
   consoleWidth?: number;

@@ -72,8 +72,8 @@ describe.skipIf(!enabled)('lifecycle', () => {
     expect(s1.pid).toBeGreaterThan(1);
     expect(fs.readFileSync(pidFile, 'utf8')).toBe(String(s1.pid));
     expect(Date.parse(s1.created)).not.toBeNaN();
-    // while created, the only process left is the small native init
-    expect(fs.readlinkSync(`/proc/${s1.pid}/exe`)).toMatch(/tsrun-init$/);
+    // while created, the only process left is the small native init, run from its sealed memfd copy
+    expect(fs.readlinkSync(`/proc/${s1.pid}/exe`)).toBe('/memfd:tsrun-init (deleted)');
 
     expect(h.tsrun(['start', id]).code).toBe(0);
     const s2 = JSON.parse(h.tsrun(['state', id]).stdout);
