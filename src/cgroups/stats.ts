@@ -118,7 +118,10 @@ function toJson(v: unknown, k: string): string {
   if (Array.isArray(v)) return `[${v.map((x) => toJson(x, k)).join(',')}]`;
   const omit = OMIT_EMPTY[k];
   const parts: string[] = [];
-  for (const [key, val] of Object.entries(v as Record<string, unknown>)) {
+  let entries = Object.entries(v as Record<string, unknown>);
+  // Go's encoding/json writes map keys sorted (runc's raw and hugetlb are maps)
+  if (k === 'raw' || k === 'hugetlb') entries = entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [key, val] of entries) {
     if (omit?.has(key) && isEmpty(val)) continue;
     parts.push(`${JSON.stringify(key)}:${toJson(val, k === 'raw' ? 'rawValue' : kind(k, key))}`);
   }

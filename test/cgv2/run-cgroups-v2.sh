@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Run the cgroup integration tests (test/integration/cgroups-host.test.ts) on a
-# pure cgroup v2 host: the User-Mode Linux guest of ../shared/lab/cgv2-run
-# (Linux 6.1, cgroup2 at /sys/fs/cgroup with cpu io memory pids; no cpuset, no
-# block devices). The guest sees the host's filesystem read-only with a tmpfs
-# overlay, so vitest's cache writes just vanish at exit; nothing needs --rw.
+# Run the cgroup integration tests on a pure cgroup v2 host: the User-Mode Linux
+# guest of ../shared/lab/cgv2-run (Linux 6.1, cgroup2 at /sys/fs/cgroup with cpu
+# io memory pids; one CPU, no cpuset, no block devices):
+#   test/integration/cgroups-host.test.ts       the cgroup library on the kernel
+#   test/integration/cgroups-container.test.ts  real containers through bin/tsrun
+#                                               (build first: make build)
+# The guest sees the host's filesystem read-only with a tmpfs overlay: the
+# tests' temp dirs, busybox rootfs and state roots live in its /tmp, vitest's
+# cache writes just vanish at exit; nothing needs --rw.
 #
 # usage: test/cgv2/run-cgroups-v2.sh [extra vitest args]   (as root)
 # env:   CGV2_RUN=path/to/cgv2-run   CGV2_TIMEOUT=seconds (default 900)
@@ -19,7 +23,8 @@ fi
 start=$(date +%s.%N)
 rc=0
 "$LAB" --timeout "${CGV2_TIMEOUT:-900}" -e CI -- \
-  node node_modules/vitest/vitest.mjs run --project integration test/integration/cgroups-host.test.ts "$@" || rc=$?
+  node node_modules/vitest/vitest.mjs run --project integration \
+    test/integration/cgroups-host.test.ts test/integration/cgroups-container.test.ts "$@" || rc=$?
 end=$(date +%s.%N)
 awk -v s="$start" -v e="$end" -v rc="$rc" 'BEGIN { printf "run-cgroups-v2.sh: cgroup v2 lab run took %.1f s (exit %d)\n", e - s, rc }' >&2
 exit "$rc"
