@@ -9,5 +9,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 npx vitest run --project unit
 npx vitest run --project integration
-# the cgroup tests again on a pure cgroup v2 kernel (../shared/lab), ~30 s
+# containerd and podman driving bin/tsrun (private daemons and configuration), ~30 s
+[ "$(id -u)" = 0 ] && make -s engines-deps
+npx vitest run --project engines
+# the cgroup tests (kernel and real containers) again on a pure cgroup v2 kernel (../shared/lab), 1.5-3 min
 bash test/cgv2/run-cgroups-v2.sh
