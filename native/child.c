@@ -55,10 +55,14 @@ static void check_no_dir_fds(struct plan *p)
 
 /* And the cwd we got must be reachable from our root: the kernel's getcwd
  * says "(unreachable)..." for one outside it. */
-static void check_cwd(struct plan *p)
+static void check_cwd(struct plan *p, bool filtered)
 {
 	char buf[PATH_MAX];
 	long n = syscall(SYS_getcwd, buf, sizeof buf);
+	/* after a seccomp filter that refuses getcwd there is nothing to check
+	 * with; only a chdir refused to root comes this late */
+	if (n < 0 && filtered && (errno == EPERM || errno == ENOSYS))
+		return;
 	if (n < 0)
 		die(errno, "cwd \"%s\": get the working directory", p->cwd);
 	if (buf[0] != '/')
@@ -77,6 +81,9 @@ static char *setup_process(struct plan *p, int lsock, const char *state)
 	bool cwd_done = chdir(p->cwd) == 0;
 	if (!cwd_done && errno != EACCES && errno != EPERM)
 		die(errno, "chdir to cwd \"%s\"", p->cwd);
+	/* before any seccomp filter, which may refuse getcwd */
+	if (cwd_done)
+		check_cwd(p, false);
 	fix_stdio_owner(p);
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -84,9 +91,11 @@ static char *setup_process(struct plan *p, int lsock, const char *state)
 	if (!p->no_new_privs)
 		load_seccomp(p, lsock, state);
 	apply_credentials(p);
-	if (!cwd_done && chdir(p->cwd) < 0)
-		die(errno, "chdir to cwd \"%s\"", p->cwd);
-	check_cwd(p);
+	if (!cwd_done) {
+		if (chdir(p->cwd) < 0)
+			die(errno, "chdir to cwd \"%s\"", p->cwd);
+		check_cwd(p, true);
+	}
 	return lookup_executable(p);
 }
 

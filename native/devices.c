@@ -52,7 +52,13 @@ static void create_device(int rootfd, const struct device_ent *d)
 	dev_t dev = d->type == S_IFIFO ? 0 : makedev(d->major, d->minor);
 	if (mknodat(dir, base, mode, dev) < 0) {
 		if (errno == EEXIST) {
-			/* as runc: a node the image already has is kept */
+			/* the image's own node is kept if it is this device;
+			 * anything else there is an error (config-linux.md#devices) */
+			struct stat st;
+			if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				die(errno, "stat device \"%s\"", d->path);
+			if ((st.st_mode & S_IFMT) != d->type || (d->type != S_IFIFO && st.st_rdev != dev))
+				die(0, "device \"%s\": the rootfs already has a different file there", d->path);
 			close(dir);
 			return;
 		}

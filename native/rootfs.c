@@ -208,6 +208,10 @@ int setup_rootfs(struct plan *p)
 	close(fd);
 
 	unsigned long prop = p->has_rootfs_prop ? p->rootfs_prop : (MS_REC | MS_SLAVE);
+	/* an unbindable tree refuses the bind below: private for now, the
+	 * propagation asked is applied to the new root after the pivot */
+	if (prop & MS_UNBINDABLE)
+		prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die(errno, "set propagation %#lx on \"/\"", prop);
 	make_parent_private(p->rootfs);
@@ -228,18 +232,27 @@ int setup_rootfs(struct plan *p)
 
 void switch_root(struct plan *p, int rootfd)
 {
-	if (fchdir(rootfd) < 0)
-		die(errno, "chdir to rootfs \"%s\"", p->rootfs);
 	if (!p->no_pivot) {
+		int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (oldroot < 0)
+			die(errno, "open the old root");
+		if (fchdir(rootfd) < 0)
+			die(errno, "chdir to rootfs \"%s\"", p->rootfs);
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
 			die(errno, "pivot_root into \"%s\"", p->rootfs);
-		/* the old root now sits on "."; rslave first so that detaching
-		 * it can never propagate an unmount to the host */
+		/* the old root is stacked on the new one: reach it through its fd,
+		 * make it rslave so that detaching it cannot propagate an unmount
+		 * to the host, and detach it */
+		if (fchdir(oldroot) < 0)
+			die(errno, "chdir to the old root");
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 			die(errno, "make the old root rslave");
 		if (umount2(".", MNT_DETACH) < 0)
 			die(errno, "detach the old root");
+		close(oldroot);
 	} else {
+		if (fchdir(rootfd) < 0)
+			die(errno, "chdir to rootfs \"%s\"", p->rootfs);
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			die(errno, "move rootfs \"%s\" onto \"/\"", p->rootfs);
 		if (chroot(".") < 0)
@@ -248,9 +261,11 @@ void switch_root(struct plan *p, int rootfd)
 	if (chdir("/") < 0)
 		die(errno, "chdir to \"/\" in the container");
 	close(rootfd);
-	/* the new root is a fresh bind: give it the asked propagation too
-	 * (runc does this after the pivot as well) */
-	if (p->has_rootfs_prop && mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
+	/* shared and unbindable are given to the new root itself (runc does
+	 * this too); slave and private were set before, and re-applying them
+	 * recursively would undo a mount's own rshared */
+	if (p->has_rootfs_prop && (p->rootfs_prop & (MS_SHARED | MS_UNBINDABLE)) &&
+	    mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
 		die(errno, "set propagation %#llx on the new \"/\"", (unsigned long long)p->rootfs_prop);
 }
 

@@ -247,10 +247,8 @@ function planOneMount(input: MountsInput, ctx: PlanContext, m: Mount, i: number,
 
   if (isBind) {
     if (!m.source) throw planError(`${where}.source`, 'a bind mount needs a source');
-    if (o.data.length > 0) {
-      const d = o.data[0];
-      throw planError(`${where}.options[${d.index}]`, `unknown mount option "${d.option}" (bind mounts take no filesystem data)`);
-    }
+    // a bind has no filesystem to give data to: runc and mount(8) ignore it
+    for (const d of o.data) ctx.warnings.push(`${where}.options[${d.index}]: "${d.option}" is ignored on a bind mount`);
     pm.source = path.isAbsolute(m.source) ? m.source : path.join(input.bundle, m.source);
     const st = ctx.host.statHost(pm.source);
     if (!st) throw planError(`${where}.source`, `bind source "${pm.source}" does not exist`);

@@ -143,7 +143,9 @@ async function followInit(channel: InitChannel, dir: ContainerDir, record: Conta
         break;
       }
       case Msg.HOOKS: {
-        const state = hookState(record, 'creating');
+        // the environment is created by now (lifecycle step 2): the hooks
+        // of create see "created", as the runtime-tools suite expects
+        const state = hookState(record, 'created');
         runHooks('prestart', spec.hooks?.prestart, state);
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
         faultPoint('create:hooks-ran');

@@ -1,4 +1,4 @@
-// `delete`: remove a stopped (or created) container; --force kills it first.
+// `delete`: remove a stopped container; --force kills it first.
 import { ContainerDir, checkId } from '../state/store';
 import { statusOf } from '../state/status';
 import { destroyContainer } from './destroy';
@@ -23,11 +23,10 @@ function deleteLocked(root: string, id: string, force: boolean): void {
     throw new TsrunError(`container ${id} does not exist`);
   }
   const status = statusOf(rec, dir.fifo);
-  if (!force && (status === 'running' || status === 'paused')) {
-    throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status}`);
-  }
-  if (!force && status === 'creating') {
-    throw new TsrunError(`cannot delete container ${id} while it is being created; use --force`);
+  // runtime.md#delete: deleting a container that is not stopped MUST fail and
+  // change nothing; a created one too (runc kills it). --force kills first.
+  if (!force && status !== 'stopped') {
+    throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status} (use --force to kill it first)`);
   }
   for (const p of destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
 }

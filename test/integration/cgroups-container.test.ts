@@ -421,7 +421,7 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
       const dirs = Object.values(cgPaths(id));
       expect(dirs.length).toBeGreaterThan(0);
       for (const d of dirs) expect(fs.existsSync(d), d).toBe(true);
-      ok('delete', id);
+      ok('delete', '--force', id);
       for (const d of dirs) expect(fs.existsSync(d), d).toBe(false);
       expect(leftovers(h.root, id)).toEqual([]);
     }

@@ -41,7 +41,8 @@ describe.skipIf(!enabled)('hooks', () => {
     const got = lines().map((l) => l.split(' '));
     expect(got.map((g) => g[0])).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     for (const g of got) expect(g[2]).toBe(r.id);
-    expect(got.find((g) => g[0] === 'prestart')![1]).toBe('creating');
+    expect(got.find((g) => g[0] === 'prestart')![1]).toBe('created');
+    expect(got.find((g) => g[0] === 'createContainer')![1]).toBe('created');
     expect(got.find((g) => g[0] === 'poststart')![1]).toBe('running');
     expect(got.find((g) => g[0] === 'poststop')![1]).toBe('stopped');
     // runtime-namespace hooks run in the host's mount namespace, container ones in the container's
@@ -119,7 +120,7 @@ describe.skipIf(!enabled)('hooks', () => {
     const id = h.id('fail-poststop');
     const b = h.bundle((c) => (c.hooks = { poststop: [{ path: '/bin/false' }] }));
     expect(h.tsrun(['create', '--bundle', b, id]).code).toBe(0);
-    const r = h.tsrun(['delete', id]);
+    const r = h.tsrun(['delete', '--force', id]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('poststop hook #0');
     expect(leftovers(h.root, id)).toEqual([]);

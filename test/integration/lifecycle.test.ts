@@ -100,11 +100,15 @@ describe.skipIf(!enabled)('lifecycle', () => {
     expect(leftovers(h.root, id)).toEqual([]);
   });
 
-  it('delete of a created container kills its init', () => {
+  it('delete of a created container fails and changes nothing (runtime.md#delete); --force kills its init', () => {
     const id = h.id('created');
     expect(h.tsrun(['create', '--bundle', h.bundle(), id]).code).toBe(0);
     const pid = JSON.parse(h.tsrun(['state', id]).stdout).pid;
-    expect(h.tsrun(['delete', id]).code).toBe(0);
+    const refused = h.tsrun(['delete', id]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not stopped: created');
+    expect(JSON.parse(h.tsrun(['state', id]).stdout)).toMatchObject({ status: 'created', pid });
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
     expect(fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
     expect(leftovers(h.root, id)).toEqual([]);
   });
@@ -142,7 +146,7 @@ describe.skipIf(!enabled)('lifecycle', () => {
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('already exists');
     expect(JSON.parse(h.tsrun(['state', id]).stdout).status).toBe('created');
-    expect(h.tsrun(['delete', id]).code).toBe(0);
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
     expect(leftovers(h.root, id)).toEqual([]);
   });
 
@@ -155,7 +159,7 @@ describe.skipIf(!enabled)('lifecycle', () => {
     const json = JSON.parse(h.tsrun(['list', '--format', 'json']).stdout);
     expect(json.find((s: { id: string }) => s.id === id).status).toBe('created');
     expect(h.tsrun(['list', '-q']).stdout.split('\n')).toContain(id);
-    expect(h.tsrun(['delete', id]).code).toBe(0);
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
   });
 
   it('every command on a container that does not exist fails with exit 1', () => {

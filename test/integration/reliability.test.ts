@@ -50,7 +50,7 @@ describe.skipIf(!enabled)('reliability', () => {
       expect(r.stderr).toContain('already exists');
     }
     expect(JSON.parse(h.tsrun(['state', id]).stdout).status).toBe('created');
-    expect(h.tsrun(['delete', id]).code).toBe(0);
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
     expect(leftovers(h.root, id)).toEqual([]);
   });
 

@@ -181,6 +181,13 @@ describe('rlimits (config.md#posix-process)', () => {
   });
 });
 
+describe('annotations (config.md#annotations)', () => {
+  it('keys must not be empty', () => {
+    expectOne((c) => (c.annotations = { '': 'x', ok: 'y' }), '$.annotations', 'keys must not be empty');
+    expectNone((c) => (c.annotations = { 'org.example.key': '' }));
+  });
+});
+
 describe('capabilities (config.md#linux-process)', () => {
   it('an unknown name is an error naming it', () => {
     expectOne((c) => c.process.capabilities.permitted.push('CAP_TEST'), '$.process.capabilities.permitted[1]', 'unknown capability "CAP_TEST"');
@@ -378,9 +385,11 @@ describe('devices (config-linux.md#devices)', () => {
       'duplicate device path /dev/a',
     );
   });
-  it('c, b and u need major and minor; p must not have them', () => {
+  it('c, b and u need major and minor; on p they are ignored with a warning', () => {
     expectOne((c) => (c.linux.devices = [{ type: 'c', path: '/dev/x', minor: 1 }]), '$.linux.devices[0].major', 'is required for a device of type c');
-    expectOne((c) => (c.linux.devices = [{ type: 'p', path: '/dev/f', major: 3 }]), '$.linux.devices[0].major', 'must not be set for a fifo');
+    const fifo = base();
+    fifo.linux.devices = [{ type: 'p', path: '/dev/f', major: 3 }];
+    expect(run(fifo)).toEqual({ errors: [], warnings: [{ path: '$.linux.devices[0].major', message: 'is ignored for a fifo (type p)' }] });
     expectNone((c) => (c.linux.devices = [{ type: 'p', path: '/dev/f' }, { type: 'b', path: '/dev/ram0', major: 1, minor: 0 }]));
   });
   it('the same type and numbers twice is a warning', () => {

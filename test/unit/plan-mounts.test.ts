@@ -172,14 +172,14 @@ describe('planMounts', () => {
     expect(plan([{ destination: '/x', type: 'bind', source: '/src' }], host).mounts[0].flags).toBe(M.MS_BIND);
   });
 
-  it('refuses binds with a missing source or filesystem data', () => {
+  it('refuses binds with a missing source, and ignores filesystem data on them (runc, mount(8))', () => {
     expect(() => plan([{ destination: '/x', source: '/nope', options: ['bind'] }])).toThrow(
       'mounts[0].source: bind source "/nope" does not exist',
     );
     const host = fakeHost({ paths: { '/src': 'dir' } });
-    expect(() => plan([{ destination: '/x', source: '/src', options: ['bind', 'mode=755'] }], host)).toThrow(
-      'mounts[0].options[1]: unknown mount option "mode=755"',
-    );
+    const withData = plan([{ destination: '/x', source: '/src', options: ['bind', 'nosuid', 'mode=755', 'size=1k'] }], host);
+    expect(withData.mounts[0].data).toBeUndefined();
+    expect(withData.mounts[0].remountFlags).toBe(M.MS_BIND | M.MS_NOSUID);
     expect(() => plan([{ destination: '/x', options: ['bind'] }])).toThrow('mounts[0].source: a bind mount needs a source');
   });
 

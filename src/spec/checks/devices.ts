@@ -39,7 +39,8 @@ export function checkDevices(linux: Obj, c: Collector): void {
       }
     } else if (d.type === 'p') {
       for (const k of ['major', 'minor']) {
-        if (isNum(d[k]) && d[k] !== 0) c.error([...at, k], 'must not be set for a fifo (type p)');
+        // config-linux.md#devices: major and minor are optional for p; runc ignores them
+        if (isNum(d[k]) && d[k] !== 0) c.warn([...at, k], 'is ignored for a fifo (type p)');
       }
     }
   });

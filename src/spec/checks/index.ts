@@ -58,6 +58,7 @@ export function checkConfig(spec: unknown, opts: CheckOptions = {}): Problem[] {
   const ns = namespaceTable(linux, nsProblems);
 
   checkVersion(spec, c);
+  checkAnnotations(spec, c);
   checkRoot(spec, opts.bundleDir, host, c);
   checkProcess(spec, opts.requireProcess, c);
   checkUts(spec, ns, c);
@@ -87,6 +88,13 @@ export function checkProcessDocument(p: unknown, opts: { warnings?: Problem[] } 
   const c = new Collector(opts.warnings);
   checkProcessFields(p, [], c);
   return c.errors;
+}
+
+/** config.md#annotations: "Keys MUST NOT be an empty string." */
+function checkAnnotations(spec: Obj, c: Collector): void {
+  if (isObj(spec.annotations) && Object.prototype.hasOwnProperty.call(spec.annotations, '')) {
+    c.error(['annotations'], 'keys must not be empty');
+  }
 }
 
 // --- ociVersion -------------------------------------------------------------
