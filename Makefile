@@ -8,6 +8,7 @@ NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine
 ENGINE_PACKAGES := containerd podman conmon
+BENCH_PACKAGES := hyperfine runc crun time
 
 .PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines typecheck bench clean
 
@@ -57,9 +58,10 @@ build/tsrun-init: $(NATIVE_SRC) $(NATIVE_HDR)
 	objcopy --strip-debug --add-gnu-debuglink=$@.debug $@.tmp
 	mv -f $@.tmp $@
 
-ts: build/tsrun.js
+ts: build/tsrun
 
-build/tsrun.js: $(TS_SRC) build.mjs package.json node_modules/.package-lock.json
+# the bundle (build/tsrun.js) and the shipped executable compiled from it by Bun
+build/tsrun build/tsrun.js &: $(TS_SRC) build.mjs package.json node_modules/.package-lock.json
 	@mkdir -p build
 	node build.mjs
 
@@ -80,6 +82,11 @@ test-integration: deps build
 
 test-engines: deps engines-deps build
 	npx vitest run --project engines
+
+# tsrun beside runc and crun (bench/run.sh; BENCH_RUNS=N for more runs)
+bench: deps build
+	$(call apt_install,$(BENCH_PACKAGES),--no-install-recommends)
+	bash bench/run.sh
 
 # the long versions of the fuzz and endurance tests (CI runs bounded ones)
 STRESS_FUZZ_CASES ?= 3000

@@ -6,6 +6,7 @@ import { fastParse, type Parsed } from './cli/fastparse';
 import { globalFlags } from './cli/table';
 import { configureLog, log } from './log/logger';
 import { TsrunError } from './errors';
+import { mark } from './log/timing';
 import type { CommandContext } from './cli/context';
 import { VERSION, COMMIT, SPEC_VERSION } from './version';
 
@@ -50,6 +51,7 @@ function wantsVersion(argv: string[]): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
+  mark('main');
   if (wantsVersion(argv)) {
     writeOut(versionText());
     return 0;
@@ -79,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     positionals: parsed.positionals,
     rest: parsed.rest,
   };
+  mark('parsed');
   const handler = handlers[parsed.command.name];
   if (!handler) throw new TsrunError(`${parsed.command.name}: this command is not available in this build`);
   return await handler()(ctx);

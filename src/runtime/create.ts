@@ -21,6 +21,7 @@ import { SPEC_VERSION } from '../version';
 import type { Spec } from '../spec/types';
 import { withLock } from '../state/lock';
 import { faultPoint } from './fault';
+import { mark } from '../log/timing';
 
 export interface CreateOptions {
   root: string;
@@ -44,11 +45,14 @@ export interface Created {
 
 export async function createContainer(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
-  const { spec, bundle, rootfs } = loadBundle(o.bundle, { requireProcess: true });
+  const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: true });
+  for (const w of warnings) log.warn(w);
+  mark('create: bundle loaded and validated');
   return withLock(o.root, id, () => createLocked(o, id, spec, bundle, rootfs));
 }
 
 async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: string, rootfs: string): Promise<Created> {
+  mark('create: locked');
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
   faultPoint('create:dir-made');
@@ -77,6 +81,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     record.cgroupPaths = cgroup.paths;
     dir.write(record); // delete --force can now find the cgroup
     faultPoint('create:state-written');
+    mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
     cgroup.create();
     faultPoint('create:cgroup-made');
@@ -84,6 +89,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     const resources = spec.linux?.resources ?? {};
     cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
 
+    mark('create: cgroup made and limits applied');
     const { plan, warnings } = buildCreatePlan({
       spec,
       bundle,
@@ -107,9 +113,12 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     });
     for (const w of warnings) log.warn(w);
 
+    mark('create: plan built');
     channel = InitChannel.spawn(o.preserveFds ?? 0);
+    mark('create: init spawned');
     channel.send(Msg.PLAN, encodePlanBody(plan));
     await followInit(channel, dir, record, spec);
+    mark('create: init ready');
     faultPoint('create:ready');
 
     record.status = 'created';

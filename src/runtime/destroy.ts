@@ -8,6 +8,7 @@ import { runHooksCollectingErrors } from '../hooks/run';
 import { hookState } from './hook-state';
 import { sleepMs } from '../state/sleep';
 import { faultPoint } from './fault';
+import { mark } from '../log/timing';
 
 /** Waits until pid is gone or a zombie (or is another process now). */
 export function waitForExit(pid: number, startTime: string | undefined, timeoutMs: number): boolean {
@@ -48,6 +49,7 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
   if (initAlive && !waitForExit(rec.pid, rec.pidStartTime, 10_000)) {
     problems.push(`container init ${rec.pid} did not exit after SIGKILL`);
   }
+  mark('delete: killed');
   faultPoint('delete:killed');
   if (cgroup) {
     try {
@@ -56,6 +58,7 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
       problems.push((e as Error).message);
     }
   }
+  mark('delete: cgroup removed');
   if (opts.runPoststop) {
     problems.push(...runHooksCollectingErrors('poststop', rec.hooks?.poststop, hookState(rec, 'stopped')));
   }

@@ -11,9 +11,14 @@ export interface InitMessage {
   payload: Buffer;
 }
 
-/** The native init sits next to the bundled runtime (build/tsrun-init). */
+/**
+ * The native init sits next to the runtime: build/tsrun-init beside the
+ * bundle (Node) or beside the compiled executable (Bun, whose __dirname is
+ * the directory it was built in, so the executable's own path is used).
+ */
 export function initBinary(): string {
-  return path.join(__dirname, 'tsrun-init');
+  const dir = process.versions.bun ? path.dirname(process.execPath) : __dirname;
+  return path.join(dir, 'tsrun-init');
 }
 
 export class InitChannel {

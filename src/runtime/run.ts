@@ -10,6 +10,7 @@ import { u64 } from './init-channel';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import { withLock } from '../state/lock';
+import { mark } from '../log/timing';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
@@ -44,6 +45,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
       releaseInit(dir, record);
       afterStart(dir, record);
     });
+    mark('run: started');
     let status: number | undefined;
     for (;;) {
       const m = await channel.next();
@@ -52,11 +54,13 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
       else if (m.tag === Msg.WARN) log.warn(m.payload.toString('utf8'));
       else if (m.tag === Msg.ERROR) log.error(m.payload.toString('utf8'));
     }
+    mark('run: container exited');
     if (status === undefined) throw new TsrunError(`lost track of the process of container ${record.id}`);
     code = exitCodeOf(status);
   } finally {
     for (const s of FORWARDED) process.removeListener(s, forward);
     if (!o.keep) await deleteContainer(o.root, record.id, true);
+    mark('run: deleted');
   }
   return code;
 }

@@ -1,0 +1,61 @@
+// Prints the table of bench/run.sh from the hyperfine JSON it exported:
+// means, and the ratios of tsrun to runc and to crun (below 1: tsrun is faster).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execSync } from 'node:child_process';
+
+const dir = process.argv[2] ?? 'bench/results';
+const read = (name) => JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')).results;
+const ms = (s) => (s * 1000).toFixed(s < 0.01 ? 2 : 1);
+const sh = (c) => {
+  try {
+    return execSync(c, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0];
+  } catch {
+    return 'unknown';
+  }
+};
+
+const figures = [
+  ['run-true', '`run` of /bin/true'],
+  ['lifecycle', 'create + start + wait + delete'],
+  ['state', '`state` of a created container'],
+  ['kill-delete', '`kill` + `delete --force` of a running container'],
+  ['version', '`--version`'],
+  ['fifty', '50 containers created, started, killed, deleted'],
+];
+
+const lines = [];
+lines.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}, ${sh('date -u +%Y-%m-%d')}`);
+lines.push(`Runtimes: ${sh('bin/tsrun --version')} (${sh('node_modules/.bin/bun --version') === 'unknown' ? '' : `Bun ${sh('node_modules/.bin/bun --version')}, `}Node ${process.version}), ${sh('runc --version')}, ${sh('crun --version')}`);
+lines.push(`NODE_EXTRA_CA_CERTS in the environment: ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}`);
+lines.push('');
+lines.push('| figure | tsrun | runc | crun | tsrun / runc | tsrun / crun |');
+lines.push('|---|---|---|---|---|---|');
+for (const [file, label] of figures) {
+  if (!fs.existsSync(path.join(dir, `${file}.json`))) continue;
+  const r = Object.fromEntries(read(file).map((x) => [x.command, x]));
+  const t = r.tsrun?.mean;
+  const row = [label, ...['tsrun', 'runc', 'crun'].map((n) => (r[n] ? `${ms(r[n].mean)} ms ± ${ms(r[n].stddev)}` : '-'))];
+  row.push(t && r.runc ? (t / r.runc.mean).toFixed(2) : '-', t && r.crun ? (t / r.crun.mean).toFixed(2) : '-');
+  lines.push(`| ${row.join(' | ')} |`);
+}
+if (fs.existsSync(path.join(dir, 'state-env.json'))) {
+  lines.push('');
+  lines.push('| `state`, by engine and environment | mean |');
+  lines.push('|---|---|');
+  for (const x of read('state-env')) lines.push(`| ${x.command} | ${ms(x.mean)} ms ± ${ms(x.stddev)} |`);
+}
+const memFile = path.join(dir, 'memory.txt');
+if (fs.existsSync(memFile)) {
+  lines.push('');
+  lines.push('| memory (peak RSS) | `state` process | `create` process | process left while `created` |');
+  lines.push('|---|---|---|---|');
+  for (const l of fs.readFileSync(memFile, 'utf8').trim().split('\n')) {
+    const [rt, ...kv] = l.split(' ');
+    const v = Object.fromEntries(kv.map((p) => p.split('=')));
+    const mb = (k) => `${(Number(v[k]) / 1024).toFixed(1)} MiB`;
+    lines.push(`| ${rt} | ${mb('state_peak_kb')} | ${mb('create_peak_kb')} | ${mb('created_init_kb')} |`);
+  }
+}
+console.log(lines.join('\n'));
