@@ -2,7 +2,6 @@
 // createRuntime, poststart, poststop): the state JSON on stdin, the hook's
 // own args and env, and its timeout. createContainer and startContainer run
 // inside the container's namespaces, in tsrun-init.
-import { spawnSync } from 'node:child_process';
 import type { Hook, HookName, State } from '../spec/types';
 import { TsrunError } from '../errors';
 
@@ -24,6 +23,9 @@ function clip(b: Buffer | string | null | undefined): string {
 export function runHook(name: HookName, index: number, hook: Hook, state: State): void {
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const where = `${name} hook #${index} (${hook.path})`;
+  // required here: most containers have no hooks, and most commands run none
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const res = spawnSync(hook.path, args.slice(1), {
     argv0: args[0],
     env: envObject(hook.env),

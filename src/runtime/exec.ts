@@ -4,13 +4,12 @@
 // process, changed by the flags (runc's rules). In the foreground, tsrun-init
 // stage 0 waits for it and reports its exit status.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { buildExecPlan } from '../plan/build';
 import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { cgroupManagerFromPaths } from '../cgroups/manager';
-import { compileSeccomp } from '../seccomp/compile';
+import { seccompCompiler } from './seccomp';
 import { ContainerDir, checkId, writeAtomic } from '../state/store';
 import { statusOf } from '../state/status';
 import { validateProcess } from '../spec/validate';
@@ -117,11 +116,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
     opts: { id: rec.id, consoleSocket: o.consoleSocket, preserveFds: o.preserveFds, wait: !o.detach },
     host: readHostFacts(rec.rootfs),
     cgroupProcs: cgroup ? cgroup.procsFiles() : [],
-    compileSeccomp: (s) => {
-      const compiled = compileSeccomp(s, { cacheDir: path.join(o.root, '.seccomp-cache') });
-      for (const w of compiled.warnings) log.debug(w);
-      return compiled;
-    },
+    compileSeccomp: seccompCompiler(o.root),
   });
   for (const w of warnings) log.warn(w);
 

@@ -1,52 +1,93 @@
 // A lock per container, so that parallel create, start, delete, pause,
-// resume and update on one container take turns. It is an abstract unix
-// socket bound to a name derived from (root, id): binding is exclusive, and
-// the kernel releases it when the holder exits however it dies, so a crash
-// never leaves a stale lock behind. The socket is close-on-exec, so the
-// container's init never inherits it.
-import * as net from 'node:net';
-import { TsrunError } from '../errors';
+// resume and update on one container take turns. The lock is a file,
+// <root>/.lock-<id>, holding its owner's pid and start time; it appears
+// whole (written aside, then linked into place, which fails if it exists).
+// A lock whose owner died (a crash, SIGKILL) is stale: the next taker moves
+// it aside, checks it moved the stale one, and takes the lock. The container's
+// init never holds it, so it cannot outlive the command that took it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TsrunError, sysError } from '../errors';
+import { isSameLiveProcess, readProcStat } from './proc';
 import { sleepAsync } from './sleep';
-
-/** FNV-1a, 64 bits: a short, stable name for any (root, id). */
-function fnv1a64(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = BigInt.asUintN(64, h * 0x100000001b3n);
-  }
-  return h.toString(16).padStart(16, '0');
-}
-
-export function lockName(root: string, id: string): string {
-  return `\0tsrun-lock-${fnv1a64(`${root}\0${id}`)}`;
-}
-
-function tryBind(name: string): Promise<net.Server | undefined> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') resolve(undefined);
-      else reject(e);
-    });
-    server.listen(name, () => resolve(server));
-  });
-}
 
 export interface Lock {
   release(): void;
 }
 
+let selfStamp: string | undefined;
+function stamp(): string {
+  selfStamp ??= `${process.pid} ${readProcStat(process.pid)?.startTime ?? ''}`;
+  return selfStamp;
+}
+
+function readHolder(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // released meanwhile
+  }
+}
+
+function holderAlive(content: string): boolean {
+  const [pid, start] = content.split(' ');
+  return /^\d+$/.test(pid) && isSameLiveProcess(Number(pid), start || undefined);
+}
+
+/** Moves a stale lock aside; true if the lock path may be retried at once. */
+function breakStale(file: string, seen: string): boolean {
+  const aside = `${file}.stale.${process.pid}.${Date.now()}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch {
+    return true; // someone else broke it first
+  }
+  if (readHolder(aside) !== seen) {
+    // a fresh lock was taken between our read and the rename: put it back
+    try {
+      fs.linkSync(aside, file);
+    } catch {
+      // a third process took the lock meanwhile; the moved one stays with its owner
+    }
+  }
+  fs.rmSync(aside, { force: true });
+  return true;
+}
+
+function tryTake(file: string): boolean {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, stamp());
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw sysError(`take lock ${file}`, e);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 export async function lockContainer(root: string, id: string, timeoutMs = 60_000): Promise<Lock> {
-  const name = lockName(root, id);
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+  } catch (e) {
+    throw sysError(`create state root ${root}`, e);
+  }
+  const file = path.join(root, `.lock-${id}`);
   const deadline = Date.now() + timeoutMs;
   let pause = 1;
   for (;;) {
-    const server = await tryBind(name);
-    if (server) {
-      server.unref();
-      return { release: () => server.close() };
+    if (tryTake(file)) {
+      const mine = stamp();
+      return {
+        release: () => {
+          if (readHolder(file) === mine) fs.rmSync(file, { force: true });
+        },
+      };
     }
+    const holder = readHolder(file);
+    if (holder !== undefined && !holderAlive(holder) && breakStale(file, holder)) continue;
     if (Date.now() > deadline) throw new TsrunError(`container ${id} is busy: another tsrun process holds its lock`);
     await sleepAsync(pause);
     pause = Math.min(pause * 2, 20);

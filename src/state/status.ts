@@ -2,7 +2,6 @@
 // live process (start time), a frozen cgroup means paused, and only then
 // does the exec fifo mean created.
 import * as fs from 'node:fs';
-import { cgroupManagerFromPaths } from '../cgroups/manager';
 import type { ContainerRecord } from './store';
 import { isSameLiveProcess, readProcStat, type ProcStat } from './proc';
 import type { State } from '../spec/types';
@@ -30,6 +29,10 @@ export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
 function frozenOnHost(rec: ContainerRecord): boolean {
   if (Object.keys(rec.cgroupPaths).length === 0) return false;
   try {
+    // required here: only a live container can be frozen, and state of a
+    // stopped one should not pay for loading the cgroup drivers
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { cgroupManagerFromPaths } = require('../cgroups/manager') as typeof import('../cgroups/manager');
     return cgroupManagerFromPaths(rec.cgroupPaths).isFrozen();
   } catch {
     return false; // no freezer: it cannot be paused
