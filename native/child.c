@@ -127,9 +127,10 @@ static void create_container(struct plan *p, int consock, int lsock)
 		loopback_up();
 	int rootfd = -1;
 	if (p->rootfs) {
-		/* never let a rootfs set-up touch the host's mount table */
-		if (!has_ns(p, CLONE_NEWNS))
-			die(0, "a rootfs needs a mount namespace (CLONE_NEWNS)");
+		/* never touch the host's mount table, except under the runtime's
+		 * own directory when the plan says so (no mount namespace) */
+		if (!has_ns(p, CLONE_NEWNS) && !p->host_mounts)
+			die(0, "a rootfs needs a mount namespace (CLONE_NEWNS) or P_HOST_MOUNTS");
 		rootfd = setup_rootfs(p);
 	} else if (p->nmounts || p->ndevices || p->nsymlinks || p->masked.n || p->readonly.n ||
 		   p->root_readonly) {
@@ -169,6 +170,9 @@ static void create_container(struct plan *p, int consock, int lsock)
 
 static void exec_process(struct plan *p, int consock, int lsock)
 {
+	/* a container without a mount namespace: its root is its init's */
+	if (p->chroot_dir && (chroot(p->chroot_dir) < 0 || chdir("/") < 0))
+		die(errno, "chroot into the container's root \"%s\"", p->chroot_dir);
 	if (p->terminal)
 		setup_console(p, consock, false);
 	const char *state = p->state_json ? p->state_json : "{}";

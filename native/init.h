@@ -88,6 +88,8 @@ struct plan {
 	struct symlink_ent *symlinks;
 	size_t nsymlinks;
 	bool no_pivot, root_readonly;
+	char *host_mounts;     /* P_HOST_MOUNTS: no mount namespace, bind and chroot here */
+	char *chroot_dir;      /* P_CHROOT (exec) */
 	struct strv masked, readonly;
 	char *hostname, *domainname;
 	struct sysctl_ent *sysctls;
@@ -147,6 +149,7 @@ ssize_t read_file(const char *path, char *buf, size_t max);
 void strv_push(struct strv *sv, char *s);
 const char *strv_get_env(const struct strv *env, const char *name);
 char *fd_path(int fd); /* "/proc/self/fd/N" in a static buffer */
+void unescape_mountinfo(char *s); /* the octal escapes (\040) of a mountinfo field */
 
 /* ---- sync.c --------------------------------------------------------------- */
 
@@ -183,6 +186,10 @@ void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
 int remount_keep_locked(const char *path, unsigned long flags);
 void prepare_idmapped_mounts(struct plan *p);
+
+/* ---- umount.c ------------------------------------------------------------- */
+
+int umount_tree_main(const char *path); /* tsrun-init --umount-tree PATH */
 
 /* ---- devices.c ------------------------------------------------------------ */
 

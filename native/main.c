@@ -259,11 +259,14 @@ int main(int argc, char **argv, char **envp)
 {
 	if (argc == 2 && strcmp(argv[1], "--dump-plan") == 0)
 		return dump_plan_main();
+	if (argc == 3 && strcmp(argv[1], "--umount-tree") == 0)
+		return umount_tree_main(argv[2]);
 	char *end = NULL;
 	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
 	if (argc != 2 || !*argv[1] || *end || fd < 3 || fd > 1 << 20) {
 		fprintf(stderr, "usage: tsrun-init <syncfd (3 or above)>\n"
-				"       tsrun-init --dump-plan < plan-body\n");
+				"       tsrun-init --dump-plan < plan-body\n"
+				"       tsrun-init --umount-tree PATH\n");
 		return 2;
 	}
 	/* our end of the socket: blocking, whatever the spawner left */

@@ -5,6 +5,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,6 +99,8 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 		sub.obj = APPEND(p->sysctls, p->nsysctls);
 		break;
 	case P_ROOT_PARENT_PRIVATE: break; /* reserved: the init always does it when needed */
+	case P_HOST_MOUNTS: p->host_mounts = str_of(r); break;
+	case P_CHROOT: p->chroot_dir = str_of(r); break;
 	case P_RLIMIT:
 		snprintf(sub.ctx, sizeof sub.ctx, "P_RLIMIT[%zu]", p->nrlimits);
 		sub.obj = APPEND(p->rlimits, p->nrlimits);
@@ -222,6 +225,29 @@ static bool seen(struct walk *w, uint32_t tag)
 	return tag < 8 * sizeof w->seen && (w->seen[tag / 8] & (1u << (tag % 8)));
 }
 
+/* P_HOST_MOUNTS mounts into the runtime's own mount namespace: only with
+ * none of the container's, never onto "/", never with the MS_MOVE onto
+ * "/" of P_NO_PIVOT, and not from a new user namespace (which may not
+ * mount there). */
+static void check_host_mounts(const char *c, const struct plan *p)
+{
+	need_abs(c, "P_HOST_MOUNTS", p->host_mounts);
+	bool dotdot = false;
+	for (const char *d = strstr(p->host_mounts, "/.."); d; d = strstr(d + 1, "/.."))
+		dotdot |= d[3] == '/' || d[3] == '\0';
+	if (strcmp(p->host_mounts, "/") == 0 || dotdot)
+		bad(c, "P_HOST_MOUNTS \"%s\" must be a directory below \"/\"", p->host_mounts);
+	if (p->mode != PLAN_MODE_CREATE || !p->rootfs)
+		bad(c, "P_HOST_MOUNTS needs P_MODE create and P_ROOTFS");
+	if (p->no_pivot)
+		bad(c, "P_HOST_MOUNTS and P_NO_PIVOT: the root switch is chroot");
+	uint64_t types = p->clone_flags;
+	for (size_t i = 0; i < p->nns; i++)
+		types |= p->ns[i].type;
+	if (types & (CLONE_NEWNS | CLONE_NEWUSER))
+		bad(c, "P_HOST_MOUNTS with a mount or user namespace");
+}
+
 /* Checks the group as a whole once all its records are in. */
 static void check_group(struct walk *w, int scope)
 {
@@ -310,6 +336,13 @@ static void check_group(struct walk *w, int scope)
 			need_abs(c, "P_ROOTFS", p->rootfs);
 		if (p->fifo_path)
 			need_abs(c, "P_FIFO_PATH", p->fifo_path);
+		if (p->host_mounts)
+			check_host_mounts(c, p);
+		if (p->chroot_dir) {
+			need_abs(c, "P_CHROOT", p->chroot_dir);
+			if (p->mode != PLAN_MODE_EXEC)
+				bad(c, "P_CHROOT is for exec; a container's root is P_ROOTFS");
+		}
 		for (size_t i = 0; i < p->masked.n; i++)
 			need_abs(c, "P_MASKED_PATH", p->masked.v[i]);
 		for (size_t i = 0; i < p->readonly.n; i++)

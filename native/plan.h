@@ -15,6 +15,9 @@
  * Tags marked (*) may repeat; their order is significant.
  * Unknown tags are an error (the two sides are built together).
  *
+ * Cleanup: `tsrun-init --umount-tree PATH` lazily unmounts every mount at
+ * or under PATH (P_HOST_MOUNTS), deepest first, and exits 0 once none is left.
+ *
  * Channel: the init is started as `tsrun-init <syncfd>`; <syncfd> is a
  * SOCK_STREAM unix socket. Every message on it, both directions, is one
  * record. The runtime first sends MSG_PLAN (a GROUP holding the P_* records).
@@ -74,6 +77,17 @@ enum plan_tag {
 	P_DOMAINNAME = 130,    /* STR */
 	P_SYSCTL = 131,        /* (*) GROUP { K_PATH, K_VALUE } */
 	P_ROOT_PARENT_PRIVATE = 132, /* reserved */
+	P_HOST_MOUNTS = 133,   /* STR (create): no mount namespace. The absolute host
+	                          path of an empty directory of the runtime's own: the
+	                          rootfs is bound there (MS_REC) in the runtime's mount
+	                          namespace, and every mount of the container lands on
+	                          or under that bind. "/" and the rootfs's own mount
+	                          keep their propagation; P_ROOTFS_PROPAGATION is given
+	                          to the bind; the root switch is chroot (no P_NO_PIVOT).
+	                          The runtime unmounts everything at or under it at
+	                          delete (tsrun-init --umount-tree PATH) */
+	P_CHROOT = 134,        /* STR (exec): chroot here first (a container without a
+	                          mount namespace: "/proc/PID/root" of its init) */
 
 	/* process attributes */
 	P_RLIMIT = 140,        /* (*) GROUP { R_TYPE, R_SOFT, R_HARD } */

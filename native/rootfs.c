@@ -1,7 +1,7 @@
 /*
  * rootfs.c - the container's mounts: propagation, the rootfs bind, each
- * P_MOUNT, the root switch (pivot_root or MS_MOVE + chroot), read-only and
- * masked paths, and a read-only root.
+ * P_MOUNT, the root switch (pivot_root, MS_MOVE + chroot, or without a mount
+ * namespace chroot alone), read-only and masked paths, and a read-only root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,21 +61,6 @@ static int remount_ro(const char *path)
 {
 	unsigned long keep = current_flags(path, false) & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
 	return remount_keep_locked(path, MS_BIND | MS_REMOUNT | MS_RDONLY | keep);
-}
-
-static void unescape_mountinfo(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
 }
 
 /* pivot_root refuses a new root whose parent mount is shared (possible with
@@ -200,6 +185,27 @@ static void mount_one(int rootfd, const struct mount_ent *m)
 	close(rfd);
 }
 
+/* No mount namespace: the rootfs is bound onto the runtime's directory
+ * P_HOST_MOUNTS, in the runtime's (the host's) mount namespace. Neither "/"
+ * nor the rootfs's own mount is touched; the propagation asked (rslave by
+ * default) goes to the bind, before anything is mounted under it, so that
+ * the container's mounts reach no peer of the host. */
+static void bind_host_mounts(struct plan *p, unsigned long prop)
+{
+	int fd = open(p->host_mounts, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open the mount point \"%s\" of the rootfs", p->host_mounts);
+	if (mount(p->rootfs, fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+		die(errno, "bind rootfs \"%s\" onto \"%s\"", p->rootfs, p->host_mounts);
+	close(fd);
+	/* the fd is the directory under the bind: open the bind itself */
+	if ((fd = open(p->host_mounts, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		die(errno, "open the rootfs bind \"%s\"", p->host_mounts);
+	if (mount(NULL, fd_path(fd), NULL, prop, NULL) < 0)
+		die(errno, "set propagation %#lx on the rootfs bind \"%s\"", prop, p->host_mounts);
+	close(fd);
+}
+
 int setup_rootfs(struct plan *p)
 {
 	int fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -212,16 +218,22 @@ int setup_rootfs(struct plan *p)
 	 * propagation asked is applied to the new root after the pivot */
 	if (prop & MS_UNBINDABLE)
 		prop = (prop & ~(unsigned long)MS_UNBINDABLE) | MS_PRIVATE;
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
-		die(errno, "set propagation %#lx on \"/\"", prop);
-	make_parent_private(p->rootfs);
-	/* a mount point of its own: pivot_root needs one, and the rootfd below
-	 * must see the mounts made under it */
-	if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die(errno, "bind rootfs \"%s\" onto itself", p->rootfs);
-	int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *root = p->rootfs;
+	if (p->host_mounts) {
+		bind_host_mounts(p, prop);
+		root = p->host_mounts;
+	} else {
+		if (mount(NULL, "/", NULL, prop, NULL) < 0)
+			die(errno, "set propagation %#lx on \"/\"", prop);
+		make_parent_private(p->rootfs);
+		/* a mount point of its own: pivot_root needs one, and the rootfd
+		 * below must see the mounts made under it */
+		if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die(errno, "bind rootfs \"%s\" onto itself", p->rootfs);
+	}
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		die(errno, "open rootfs \"%s\"", p->rootfs);
+		die(errno, "open rootfs \"%s\"", root);
 
 	for (size_t i = 0; i < p->nmounts; i++)
 		mount_one(rootfd, &p->mounts[i]);
@@ -232,7 +244,14 @@ int setup_rootfs(struct plan *p)
 
 void switch_root(struct plan *p, int rootfd)
 {
-	if (!p->no_pivot) {
+	if (p->host_mounts) {
+		/* in the runtime's mount namespace: neither pivot_root nor a
+		 * move onto its "/"; the bind is the container's root */
+		if (fchdir(rootfd) < 0)
+			die(errno, "chdir to rootfs \"%s\"", p->host_mounts);
+		if (chroot(".") < 0)
+			die(errno, "chroot into \"%s\"", p->host_mounts);
+	} else if (!p->no_pivot) {
 		int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (oldroot < 0)
 			die(errno, "open the old root");

@@ -1,7 +1,7 @@
 // config-linux.md#namespaces and #user-namespace-mappings, plus sysctl.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { check, sleepMs } from '../lib.mjs';
+import { check, parseMountinfo, sleepMs } from '../lib.mjs';
 
 const hostNs = (type) => fs.readlinkSync(`/proc/self/ns/${type}`);
 
@@ -46,6 +46,24 @@ check('config-linux.md#namespaces', 'without a mount namespace in the list, the 
   t.defer(() => { spawnSync('umount', ['-R', '-l', b.rootfs]); });
   const { out } = t.run(b);
   t.eq(out.trim(), hostNs('mnt'), 'mount namespace of the container');
+});
+
+check('runtime.md#delete', 'without a mount namespace, delete removes the mounts create made in the runtime\'s namespace', (t) => {
+  const id = t.id('hostns');
+  const source = `${id}-tmpfs`; // names the container's mount in the host's mountinfo
+  const b = t.bundle((c) => {
+    c.process.args = ['sleep', '60'];
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount');
+    c.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/tmp', type: 'tmpfs', source }];
+  });
+  // runc 1.1.5 leaves its mounts under the rootfs: undo them
+  t.defer(() => { spawnSync('umount', ['-R', '-l', b.rootfs]); });
+  const ours = () => parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter((m) => m.source === source);
+  t.mustCreate(b, id);
+  t.ok(ours().length === 1, 'the container\'s tmpfs is not in the runtime\'s mount namespace after create', { found: ours().length });
+  const d = t.delete(id, true);
+  t.ok(d.code === 0, 'delete --force failed', t.res(d));
+  t.eq(ours().map((m) => m.mountPoint), [], 'mounts of the container left in the runtime\'s namespace after delete');
 });
 
 check('config-linux.md#namespaces', 'the new pid namespace makes the program pid 1', (t) => {

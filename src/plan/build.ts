@@ -18,6 +18,12 @@ import {
 
 export interface CreateOptions {
   noPivot?: boolean;
+  /**
+   * An empty directory of the runtime's (absolute, resolved): for a config without a mount namespace the rootfs
+   * is bound there, in the runtime's own mount namespace, and all of the container's mounts go on or under it.
+   * Required for such a config; ignored otherwise.
+   */
+  hostMountPoint?: string;
   noNewKeyring?: boolean;
   /** --preserve-fds N: fds 3.. (after any socket-activation fds) stay open. */
   preserveFds?: number;
@@ -107,6 +113,24 @@ function containerPaths(where: string, paths: string[] | undefined): string[] {
   });
 }
 
+/**
+ * No mount namespace listed: the container shares the runtime's (config-linux.md#namespaces). The init binds the
+ * rootfs onto the runtime's own directory opts.hostMountPoint, gives that bind the rootfsPropagation (rslave by
+ * default, so the container's mounts reach no peer of the host), mounts everything on or under it and chroots
+ * there; "/" and the rootfs's own mount keep their propagation. Delete unmounts the whole tree. --no-pivot changes
+ * nothing: the root switch is a chroot already (runc would move the rootfs onto the host's "/").
+ */
+function planHostMounts(plan: InitPlan, spec: Spec, ns: Map<string, string>, opts: CreateOptions): void {
+  const mp = opts.hostMountPoint;
+  if (mp === undefined) throw planError('linux.namespaces', 'without a mount namespace the runtime must give a mount point for the rootfs');
+  noNul('hostMountPoint', mp);
+  if (!mp.startsWith('/') || mp === '/' || mp.split('/').some((part) => part === '..' || part === '.')) {
+    throw planError('hostMountPoint', `must be an absolute, resolved path below "/", got "${mp}"`);
+  }
+  plan.hostMounts = mp;
+  plan.rootfsPropagation = planRootfsPropagation(spec, false);
+}
+
 export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   const { spec, opts } = input;
   const ctx: PlanContext = { host: input.host, warnings: [] };
@@ -116,9 +140,9 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
 
   const plan = emptyPlan(1);
   const ns = namespaceMap(spec);
-  if (!ns.has('mount')) {
-    // Without one the init would change the propagation of the host's "/" and mount into the host.
-    throw planError('linux.namespaces', 'tsrun needs a mount namespace (type "mount")');
+  if (!ns.has('mount') && ns.has('user')) {
+    // a process in a new (or joined) user namespace may not mount in the runtime's mount namespace
+    throw planError('linux.namespaces', 'a user namespace needs a mount namespace too (type "mount")');
   }
   Object.assign(plan, planNamespaces(ns), planIdMapsAndTime(spec, ns, ctx));
   plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
@@ -126,8 +150,12 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
 
   // Root filesystem.
   plan.rootfs = noNul('root.path', input.rootfs);
-  plan.rootfsPropagation = planRootfsPropagation(spec, !!opts.noPivot);
-  if (opts.noPivot) plan.noPivot = true;
+  if (ns.has('mount')) {
+    plan.rootfsPropagation = planRootfsPropagation(spec, !!opts.noPivot);
+    if (opts.noPivot) plan.noPivot = true;
+  } else {
+    planHostMounts(plan, spec, ns, opts);
+  }
   const mounts = planMounts(
     { spec, bundle: input.bundle, namespaces: ns, cgroupProcs: input.cgroupProcs, idmapUserns: input.idmapUserns },
     ctx,
@@ -177,7 +205,11 @@ export function buildExecPlan(input: ExecPlanInput): PlanResult {
   const ctx: PlanContext = { host: input.host, warnings: [] };
   if (!Number.isInteger(input.pid) || input.pid <= 0) throw planError('pid', `not a process id: ${input.pid}`);
   const plan = emptyPlan(2);
-  Object.assign(plan, planExecNamespaces(namespaceMap(spec), input.pid));
+  const ns = namespaceMap(spec);
+  Object.assign(plan, planExecNamespaces(ns, input.pid));
+  // no mount namespace to join: the container's root is its init's chroot (runc 1.1.5 leaves the process in the
+  // host's root)
+  if (!ns.has('mount')) plan.chroot = `/proc/${input.pid}/root`;
   plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
   if (opts.wait) plan.wait = true;
   applyProcess(plan, input.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait });

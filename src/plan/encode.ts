@@ -114,6 +114,8 @@ export function encodePlanBody(plan: InitPlan): Buffer {
   for (const c of plan.cgroupProcs) w.str(P.CGROUP_PROCS, c);
 
   optStr(w, P.ROOTFS, plan.rootfs);
+  optStr(w, P.HOST_MOUNTS, plan.hostMounts);
+  optStr(w, P.CHROOT, plan.chroot);
   optU64(w, P.ROOTFS_PROPAGATION, plan.rootfsPropagation);
   for (const m of plan.mounts) w.group(P.MOUNT, (g) => writeMount(g, m));
   for (const d of plan.devices) w.group(P.DEVICE, (g) => writeDevice(g, d));

@@ -35,6 +35,8 @@ export const P = {
   DOMAINNAME: 130,
   SYSCTL: 131,
   ROOT_PARENT_PRIVATE: 132, // reserved in plan.h: never encoded, the init decides itself
+  HOST_MOUNTS: 133,
+  CHROOT: 134,
   RLIMIT: 140,
   OOM_SCORE_ADJ: 141,
   PERSONALITY: 142,

@@ -64,6 +64,10 @@ export interface InitPlan {
   cgroupProcs: string[];
 
   rootfs?: string;
+  /** No mount namespace: the runtime's directory the rootfs is bound onto, in its own mount namespace. */
+  hostMounts?: string;
+  /** exec into a container without a mount namespace: chroot here (/proc/PID/root of its init). */
+  chroot?: string;
   rootfsPropagation?: bigint;
   mounts: PlanMount[];
   devices: PlanDevice[];

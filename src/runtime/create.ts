@@ -7,7 +7,8 @@ import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { cgroupManager, checkBeforeCreate, withDefaultDeviceRules } from '../cgroups/manager';
-import { compileSeccomp } from '../seccomp/compile';
+import { seccompCompiler } from './seccomp';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
 import { readProcStat } from '../state/proc';
@@ -96,6 +97,10 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
       rootfs,
       opts: {
         id,
+        // only a config without a mount namespace needs it (the planner then uses it)
+        hostMountPoint: (spec.linux?.namespaces ?? []).some((n) => n.type === 'mount')
+          ? undefined
+          : path.join(fs.realpathSync(dir.dir), path.basename(dir.mountPoint)),
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
@@ -105,13 +110,15 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
       },
       host: readHostFacts(rootfs),
       cgroupProcs: cgroup.procsFiles(),
-      compileSeccomp: (s) => {
-        const compiled = compileSeccomp(s, { cacheDir: path.join(o.root, '.seccomp-cache') });
-        for (const w of compiled.warnings) log.debug(w);
-        return compiled;
-      },
+      compileSeccomp: seccompCompiler(o.root),
     });
     for (const w of warnings) log.warn(w);
+    if (plan.hostMounts) {
+      // no mount namespace: recorded before the init mounts anything, so that delete --force finds the mounts
+      record.hostMounts = plan.hostMounts;
+      dir.write(record);
+      fs.mkdirSync(plan.hostMounts, { mode: 0o700 });
+    }
 
     mark('create: plan built');
     channel = InitChannel.spawn(o.preserveFds ?? 0);
@@ -128,8 +135,12 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     return { dir, record, spec, channel };
   } catch (e) {
     if (channel) channel.child.kill('SIGKILL');
-    const problems = destroyContainer(dir, record, { runPoststop: false });
-    for (const p of problems) log.warn(`cleanup after failed create: ${p}`);
+    try {
+      const problems = destroyContainer(dir, record, { runPoststop: false });
+      for (const p of problems) log.warn(`cleanup after failed create: ${p}`);
+    } catch (cleanup) {
+      log.warn(`cleanup after failed create: ${(cleanup as Error).message}`);
+    }
     throw e;
   }
 }

@@ -1,5 +1,6 @@
-// Removes every trace of a container: its processes, cgroup, state
-// directory; runs poststop when asked. Used by delete and by a failed create,
+// Removes every trace of a container: its processes, cgroup, the mounts it
+// made in the runtime's namespace (no mount namespace), state directory;
+// runs poststop when asked. Used by delete and by a failed create,
 // so it must cope with a container at any stage of its life.
 import { cgroupManagerFromPaths } from '../cgroups/manager';
 import { isSameLiveProcess, readProcStat } from '../state/proc';
@@ -8,6 +9,8 @@ import { runHooksCollectingErrors } from '../hooks/run';
 import { hookState } from './hook-state';
 import { sleepMs } from '../state/sleep';
 import { faultPoint } from './fault';
+import { removeHostMounts } from './host-mounts';
+import { TsrunError } from '../errors';
 import { mark } from '../log/timing';
 
 /** Waits until pid is gone or a zombie (or is another process now). */
@@ -30,7 +33,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Returns problems that did not stop the removal (for warnings). */
+/**
+ * Returns problems that did not stop the removal (for warnings). Throws, keeping the state, when mounts of the
+ * container stay in the runtime's namespace.
+ */
 export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: { runPoststop: boolean }): string[] {
   const problems: string[] = [];
   const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
@@ -59,6 +65,12 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
     }
   }
   mark('delete: cgroup removed');
+  if (rec.hostMounts) {
+    // no mount namespace: the container's mounts are the runtime's, under its state directory. Until they are
+    // gone the state stays (ContainerDir.remove would refuse anyway), so that delete can be tried again.
+    const left = removeHostMounts(dir, rec.hostMounts);
+    if (left) throw new TsrunError(`${left} (container ${rec.id} is kept: delete it again)`);
+  }
   if (opts.runPoststop) {
     problems.push(...runHooksCollectingErrors('poststop', rec.hooks?.poststop, hookState(rec, 'stopped')));
   }

@@ -26,6 +26,11 @@ export interface ContainerRecord {
   /** The container has its own pid namespace: killing the init kills all. */
   pidNamespace: boolean;
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
+  /**
+   * No mount namespace: the container's mounts are in the runtime's own mount namespace, all on or under this
+   * directory (<root>/<id>/rootfs, resolved), where its rootfs is bound. Delete unmounts everything there.
+   */
+  hostMounts?: string;
   /** The tsrun process creating the container, while status is "creating". */
   creator?: { pid: number; startTime?: string };
 }
@@ -58,6 +63,10 @@ export class ContainerDir {
   }
   get fifo(): string {
     return path.join(this.dir, 'exec.fifo');
+  }
+  /** Where the rootfs of a container without a mount namespace is bound (ContainerRecord.hostMounts). */
+  get mountPoint(): string {
+    return path.join(this.dir, 'rootfs');
   }
 
   /** Makes the directory; fails if a container with this id exists. */
@@ -117,6 +126,13 @@ export class ContainerDir {
   }
 
   remove(): void {
+    // the mount point of a container without a mount namespace goes first, and alone: rmdir fails on a mount
+    // (or a directory with anything in it), so the recursive removal below can never reach into a mounted tree
+    try {
+      fs.rmdirSync(this.mountPoint);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw sysError(`remove the mount point ${this.mountPoint}`, e);
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -193,7 +193,8 @@ describe('buildCreatePlan options and container-wide settings', () => {
       [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), 'linux.memoryPolicy: not supported by tsrun'],
       [(s) => (s.linux!.netDevices = { eth0: {} }), 'linux.netDevices: not supported by tsrun'],
       [(s) => delete s.process, 'process: is required'],
-      [(s) => (s.linux!.namespaces = [{ type: 'pid' }]), 'linux.namespaces: tsrun needs a mount namespace'],
+      [(s) => (s.linux!.namespaces = [{ type: 'uts' }, { type: 'user' }]), 'linux.namespaces: a user namespace needs a mount namespace too'],
+      [(s) => (s.linux!.namespaces = [{ type: 'uts' }]), 'linux.namespaces: without a mount namespace the runtime must give a mount point'],
       [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), 'hostname: cannot be set without a UTS namespace'],
       [(s) => (s.mounts![2].options = ['nosuid', 'tmpcopyup']), 'mounts[2].options[1]: mount option "tmpcopyup" is not supported'],
       [(s) => (s.linux!.maskedPaths = ['rel']), 'linux.maskedPaths[0]: must be an absolute path'],
@@ -214,6 +215,83 @@ describe('buildCreatePlan options and container-wide settings', () => {
 
   it('is pure: the same input gives the same plan', () => {
     expect(encodePlanBody(buildCreatePlan(input()).plan)).toEqual(encodePlanBody(buildCreatePlan(input()).plan));
+  });
+});
+
+describe('a config without a mount namespace (the runtime\'s is shared)', () => {
+  const MP = '/run/tsrun/c1/rootfs';
+  const noMountNs = (change: (s: Spec) => void = () => undefined) => {
+    const spec = baseSpec();
+    spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'mount');
+    change(spec);
+    return spec;
+  };
+  const build = (spec: Spec, opts: Partial<CreatePlanInput['opts']> = {}) =>
+    buildCreatePlan(input(spec, { opts: { id: 'c1', fifoPath: '/run/tsrun/c1/exec.fifo', hostMountPoint: MP, ...opts } })).plan;
+
+  it('binds the rootfs onto the runtime\'s mount point and creates no mount namespace', () => {
+    const plan = build(noMountNs());
+    expect(plan.cloneFlags & CLONE_NEWNS).toBe(0);
+    expect(plan.nsJoin).toEqual([]);
+    expect(plan.rootfs).toBe('/bundle/rootfs');
+    expect(plan.hostMounts).toBe(MP);
+    expect(plan.noPivot).toBeUndefined();
+    // the propagation goes to that bind, never to "/": rslave unless the config says otherwise
+    expect(plan.rootfsPropagation).toBe(MS_SLAVE | MS_REC);
+    expect(build(noMountNs((s) => (s.linux!.rootfsPropagation = 'rshared'))).rootfsPropagation).toBe(MS_SHARED | MS_REC);
+    expect(build(noMountNs((s) => (s.linux!.rootfsPropagation = 'private'))).rootfsPropagation).toBe(MS_PRIVATE);
+  });
+
+  it('keeps the mounts, devices, symlinks, masked and read-only paths and the read-only root (all made under the bind)', () => {
+    const withNs = buildCreatePlan(input()).plan;
+    const plan = build(noMountNs());
+    expect(plan.mounts).toEqual(withNs.mounts);
+    expect(plan.devices).toEqual(withNs.devices);
+    expect(plan.symlinks).toEqual(withNs.symlinks);
+    expect(plan.maskedPaths).toEqual(['/proc/acpi', '/proc/kcore', '/sys/firmware']);
+    expect(plan.readonlyPaths).toEqual(['/proc/bus', '/proc/sys']);
+    expect(plan.rootReadonly).toBe(true);
+    expect(() => encodePlanBody(plan)).not.toThrow();
+  });
+
+  it('works with no namespaces at all', () => {
+    const plan = build(noMountNs((s) => {
+      s.linux!.namespaces = [];
+      delete s.hostname;
+    }));
+    expect(plan.cloneFlags).toBe(0);
+    expect(plan.hostMounts).toBe(MP);
+  });
+
+  it('ignores --no-pivot: the root switch is a chroot, never a move onto the runtime\'s "/"', () => {
+    const plan = build(noMountNs((s) => (s.linux!.rootfsPropagation = 'private')), { noPivot: true });
+    expect(plan.noPivot).toBeUndefined();
+    expect(plan.hostMounts).toBe(MP);
+  });
+
+  it('ignores the mount point when the config has a mount namespace', () => {
+    const plan = build(baseSpec());
+    expect(plan.hostMounts).toBeUndefined();
+    expect(plan.cloneFlags & CLONE_NEWNS).toBe(CLONE_NEWNS);
+  });
+
+  it('refuses a user namespace (it could not mount in the runtime\'s namespace) and a bad mount point', () => {
+    expect(() => build(noMountNs((s) => s.linux!.namespaces!.push({ type: 'user' })))).toThrow('a user namespace needs a mount namespace too');
+    expect(() => build(noMountNs((s) => s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' })))).toThrow(
+      'a user namespace needs a mount namespace too',
+    );
+    for (const bad of ['/', 'run/tsrun/c1/rootfs', '/run/tsrun/../c1/rootfs', '/run/./c1/rootfs']) {
+      expect(() => build(noMountNs(), { hostMountPoint: bad }), bad).toThrow('hostMountPoint: must be an absolute, resolved path');
+    }
+  });
+
+  it('exec chroots into the root of the container\'s init, and joins no mount namespace', () => {
+    const exec = (spec: Spec) =>
+      buildExecPlan({ spec, pid: 4321, process: baseSpec().process!, opts: { id: 'c1' }, host: fakeHost(), cgroupProcs: [] }).plan;
+    const plan = exec(noMountNs());
+    expect(plan.chroot).toBe('/proc/4321/root');
+    expect(plan.nsJoin.map((n) => n.path)).not.toContain('/proc/4321/ns/mnt');
+    expect(exec(baseSpec()).chroot).toBeUndefined();
   });
 });
 

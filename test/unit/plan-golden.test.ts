@@ -206,6 +206,14 @@ describe('tsrun-init rejects malformed plans', () => {
     ['a device of a bad type', Buffer.concat([...minimal(), rec(tags.P.DEVICE, Buffer.concat([str(tags.D.PATH, '/dev/x'), u64(tags.D.TYPE, 0o100000n)]))]), /D_TYPE .* is not S_IFCHR/],
     ['an ns join of two types', Buffer.concat([...minimal(), rec(tags.P.NS_JOIN, Buffer.concat([u64(tags.NS.TYPE, 0x60000000n), str(tags.NS.PATH, '/x')]))]), /not one CLONE_NEW\* flag/],
     ['a seccomp program of 7 bytes', Buffer.concat([...minimal(), rec(tags.P.SECCOMP_BPF, Buffer.alloc(7))]), /P_SECCOMP_BPF: 7 bytes/],
+    ['P_HOST_MOUNTS of "/"', Buffer.concat([...minimal(), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/')]), /P_HOST_MOUNTS "\/" must be a directory below/],
+    ['P_HOST_MOUNTS with ".."', Buffer.concat([...minimal(), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/..')]), /must be a directory below/],
+    ['a relative P_HOST_MOUNTS', Buffer.concat([...minimal(), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, 'run/x')]), /P_HOST_MOUNTS must be an absolute path/],
+    ['P_HOST_MOUNTS without P_ROOTFS', Buffer.concat([...minimal(), str(tags.P.HOST_MOUNTS, '/run/x')]), /needs P_MODE create and P_ROOTFS/],
+    ['P_HOST_MOUNTS with a new mount namespace', Buffer.concat([...minimal(), u64(tags.P.CLONE_FLAGS, 0x20000n), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/x')]), /with a mount or user namespace/],
+    ['P_HOST_MOUNTS with a joined user namespace', Buffer.concat([...minimal(), rec(tags.P.NS_JOIN, Buffer.concat([u64(tags.NS.TYPE, 0x10000000n), str(tags.NS.PATH, '/proc/1/ns/user')])), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/x')]), /with a mount or user namespace/],
+    ['P_HOST_MOUNTS with P_NO_PIVOT', Buffer.concat([...minimal(), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/x'), u64(tags.P.NO_PIVOT, 1n)]), /the root switch is chroot/],
+    ['P_CHROOT in a create plan', Buffer.concat([...minimal(), str(tags.P.CHROOT, '/proc/1/root')]), /P_CHROOT is for exec/],
     ['an rlimit with soft above hard', Buffer.concat([...minimal(), rec(tags.P.RLIMIT, Buffer.concat([u64(tags.R.TYPE, 7n), u64(tags.R.SOFT, 10n), u64(tags.R.HARD, 5n)]))]), /R_SOFT is above R_HARD/],
   ];
   for (const [name, input, msg] of cases) {
@@ -218,6 +226,16 @@ describe('tsrun-init rejects malformed plans', () => {
       expect(r.stderr).toMatch(msg);
     });
   }
+
+  it('accepts P_HOST_MOUNTS without a mount namespace, and P_CHROOT in an exec plan', () => {
+    needInit();
+    const host = dump(Buffer.concat([...minimal(), u64(tags.P.CLONE_FLAGS, 0x20000000n), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/tsrun/c/rootfs')]));
+    expect(host.stderr).toBe('');
+    expect(host.stdout).toContain('P_HOST_MOUNTS "/run/tsrun/c/rootfs"\n');
+    const exec = dump(Buffer.concat([u64(tags.P.MODE, 2n), str(tags.P.ARG, 'true'), str(tags.P.CHROOT, '/proc/42/root')]));
+    expect(exec.stderr).toBe('');
+    expect(exec.stdout).toBe('P_MODE 2\nP_ARG "true"\nP_CHROOT "/proc/42/root"\n');
+  });
 
   it('accepts the minimal plan', () => {
     needInit();

@@ -77,18 +77,16 @@ export function checkMounts(spec: Obj, ns: NsTable, c: Collector): void {
 
 /**
  * config-linux.md#masked-paths, #readonly-paths: "The values MUST be absolute
- * paths in the container namespace". runc validator security: "unable to
- * restrict sys entries without a private MNT namespace" (they would be masked
- * on the host).
+ * paths in the container namespace". runc's validator also refuses them without
+ * a mount namespace ("unable to restrict sys entries without a private MNT
+ * namespace"); tsrun then makes them, like every mount of such a container,
+ * under its own bind of the rootfs (src/plan/build.ts planHostMounts), never
+ * on the host's paths.
  */
-export function checkPathLists(linux: Obj, ns: NsTable, c: Collector): void {
+export function checkPathLists(linux: Obj, c: Collector): void {
   for (const k of ['maskedPaths', 'readonlyPaths']) {
-    const list = arr(linux[k]);
-    list.forEach((p, i) => {
+    arr(linux[k]).forEach((p, i) => {
       if (isStr(p) && !isAbs(p)) c.error(['linux', k, i], `must be an absolute path (got ${quote(p)})`);
     });
-    if (list.length > 0 && !ns.has('mount')) {
-      c.error(['linux', k], 'needs a mount namespace (add {"type": "mount"} to linux.namespaces)');
-    }
   }
 }

@@ -73,7 +73,7 @@ export function checkConfig(spec: unknown, opts: CheckOptions = {}): Problem[] {
   checkResources(linux, c);
   checkSysctl(linux, ns, host, c);
   checkSeccomp(linux, c);
-  checkPathLists(linux, ns, c);
+  checkPathLists(linux, c);
   checkIntelRdt(linux, c);
   checkMemoryPolicy(linux, c);
   checkPersonality(linux, c);
