@@ -5,13 +5,16 @@ import { destroyContainer } from './destroy';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import { withLock } from '../state/lock';
+import { mark } from '../log/timing';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   checkId(id);
+  mark('delete: modules loaded');
   await withLock(root, id, () => deleteLocked(root, id, force));
 }
 
 function deleteLocked(root: string, id: string, force: boolean): void {
+  mark('delete: locked');
   const dir = new ContainerDir(root, id);
   const rec = dir.read();
   if (!rec) {

@@ -38,23 +38,27 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * container stay in the runtime's namespace.
  */
 export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: { runPoststop: boolean }): string[] {
+  mark('delete: destroying');
   const problems: string[] = [];
   const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
   const initAlive = rec.pid > 0 && isSameLiveProcess(rec.pid, rec.pidStartTime);
-  if (initAlive) signal(rec.pid, 'SIGKILL');
-  if (cgroup) {
+  const killCgroup = () => {
     try {
-      // every process of the container, also those outside its pid
-      // namespace; a frozen cgroup must thaw for SIGKILL to take effect
-      cgroup.killAll('SIGKILL');
-      if (cgroup.isFrozen()) cgroup.thaw();
+      cgroup!.killAll('SIGKILL'); // freezes first (v1), so that nothing forks past it
+      if (cgroup!.isFrozen()) cgroup!.thaw(); // a paused container dies only once thawed
     } catch (e) {
       problems.push((e as Error).message);
     }
-  }
+  };
+  const frozen = cgroup ? cgroup.isFrozen() : false;
+  if (initAlive) signal(rec.pid, 'SIGKILL');
+  // with its own pid namespace the init's death takes every process with it;
+  // the whole cgroup is signalled when that is not enough
+  if (cgroup && (frozen || (initAlive && !rec.pidNamespace))) killCgroup();
   if (initAlive && !waitForExit(rec.pid, rec.pidStartTime, 10_000)) {
     problems.push(`container init ${rec.pid} did not exit after SIGKILL`);
   }
+  if (cgroup && cgroup.pids().length > 0) killCgroup(); // processes put there from outside
   mark('delete: killed');
   faultPoint('delete:killed');
   if (cgroup) {
