@@ -133,6 +133,47 @@ describe.skipIf(!enabled)('reliability', () => {
     });
   }
 
+  it('run forwards the signals it gets to the container', async () => {
+    const id = h.id('fwd');
+    const log = path.join(h.dir, 'fwd.log');
+    // the container's pid 1 traps TERM and USR1 (as pid 1 it would ignore them otherwise)
+    const b = h.bundle((c) => {
+      c.mounts.push({ destination: h.dir, type: 'bind', source: h.dir, options: ['rbind', 'rw'] });
+      c.process.args = ['sh', '-c', `trap "echo usr1 >> ${log}" USR1; trap "echo term >> ${log}; exit 42" TERM; echo ready >> ${log}; while :; do sleep 0.1; done`];
+    });
+    const fg = spawn(TSRUN, ['--root', h.root, 'run', '--bundle', b, id], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => fg.on('exit', (code) => resolve(code)));
+    const until = async (text: string) => {
+      for (let i = 0; i < 200; i++) {
+        if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(text)) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no "${text}" in ${log}`);
+    };
+    await until('ready');
+    fg.kill('SIGUSR1');
+    await until('usr1');
+    fg.kill('SIGTERM');
+    expect(await exited).toBe(42);
+    expect(fs.readFileSync(log, 'utf8')).toBe('ready\nusr1\nterm\n');
+    expect(leftovers(h.root, id)).toEqual([]);
+  });
+
+  it('a detached init whose creator is gone stays managed and reapable', () => {
+    const id = h.id('orphan');
+    expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '1000'])), id]).code).toBe(0);
+    const pid = JSON.parse(h.tsrun(['state', id]).stdout).pid;
+    // the tsrun that created it has exited: the init was handed to a subreaper (here pid 1)
+    const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    expect(ppid).not.toBe(process.pid);
+    expect(h.tsrun(['kill', id, 'KILL']).code).toBe(0);
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'stopped'; i++) status = JSON.parse(h.tsrun(['state', id]).stdout).status;
+    expect(status).toBe('stopped');
+    expect(h.tsrun(['delete', id]).code).toBe(0);
+    expect(leftovers(h.root, id)).toEqual([]);
+  });
+
   it('kill of a stopped container is a clear error', () => {
     const id = h.id('stopkill');
     expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['true'])), id]).code).toBe(0);
