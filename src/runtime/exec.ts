@@ -18,6 +18,7 @@ import { parseJson, describeJsonError } from '../spec/json';
 import { formatProblem } from '../spec/problem';
 import { InitChannel, u64 } from './init-channel';
 import { exitCodeOf } from './run';
+import { faultPoint } from './fault';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import type { Process } from '../spec/types';
@@ -122,6 +123,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
 
   const channel = InitChannel.spawn(o.preserveFds ?? 0);
   channel.send(Msg.PLAN, encodePlanBody(plan));
+  faultPoint('exec:spawned');
   let pid = 0;
   const forward = (sig: NodeJS.Signals) => {
     if (pid > 0) {
@@ -145,6 +147,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
         case Msg.PID:
           pid = u64(m.payload);
           if (o.pidFile) writeAtomic(o.pidFile, String(pid));
+          faultPoint('exec:pid');
           break;
         case Msg.WARN:
           log.warn(m.payload.toString('utf8'));

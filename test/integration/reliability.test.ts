@@ -120,6 +120,19 @@ describe.skipIf(!enabled)('reliability', () => {
     });
   }
 
+  for (const point of ['exec:spawned', 'exec:pid']) {
+    it(`an exec killed at ${point}: the container runs on, state is right, delete --force removes all`, () => {
+      const id = h.id(point.replace(/\W/g, ''));
+      expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '1000'])), id]).code).toBe(0);
+      const r = spawnSync(TSRUN, ['--root', h.root, 'exec', id, 'sleep', '500'], { stdio: 'ignore', env: { ...process.env, TSRUN_FAULT: point } });
+      expect(r.signal).toBe('SIGKILL');
+      expect(JSON.parse(h.tsrun(['state', id]).stdout).status).toBe('running');
+      expect(h.tsrun(['exec', id, 'true']).code).toBe(0);
+      expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
+      expect(leftovers(h.root, id)).toEqual([]);
+    });
+  }
+
   for (const point of ['delete:killed', 'delete:before-remove']) {
     it(`a delete killed at ${point}: a second delete --force finishes the job`, () => {
       const id = h.id(point.replace(/\W/g, ''));
