@@ -3,6 +3,7 @@ import type { Hook, Seccomp, Spec } from '../spec/types';
 import type { InitPlan, PlanHook } from './types';
 import { planError, noNul, type PlanContext } from './util';
 import { MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from './mounts';
+import { IPC_SYSCTLS } from '../spec/names';
 
 // ---- sysctl ----------------------------------------------------------------------------------------------
 
@@ -21,16 +22,6 @@ export function sysctlPath(key: string): string {
   return p;
 }
 
-const IPC_SYSCTLS = new Set([
-  'kernel.msgmax',
-  'kernel.msgmnb',
-  'kernel.msgmni',
-  'kernel.sem',
-  'kernel.shmall',
-  'kernel.shmmax',
-  'kernel.shmmni',
-  'kernel.shm_rmid_forced',
-]);
 
 /**
  * runc's validator sysctl(): a sysctl is allowed only when the namespace it belongs to is the container's own,

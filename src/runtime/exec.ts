@@ -19,6 +19,7 @@ import { formatProblem } from '../spec/problem';
 import { InitChannel, u64 } from './init-channel';
 import { exitCodeOf } from './run';
 import { faultPoint } from './fault';
+import { forwardSignals, sendSignal } from './signals';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import type { Process } from '../spec/types';
@@ -125,17 +126,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
   channel.send(Msg.PLAN, encodePlanBody(plan));
   faultPoint('exec:spawned');
   let pid = 0;
-  const forward = (sig: NodeJS.Signals) => {
-    if (pid > 0) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-  if (!o.detach) for (const s of forwarded) process.on(s, forward);
+  const stopForwarding = o.detach ? () => undefined : forwardSignals(() => pid);
   try {
     for (;;) {
       const m = await channel.next();
@@ -168,9 +159,9 @@ export async function execProcess(o: ExecOptions): Promise<number> {
     }
   } catch (e) {
     channel.child.kill('SIGKILL');
-    if (pid > 0) forward('SIGKILL');
+    sendSignal(pid, 'SIGKILL');
     throw e;
   } finally {
-    for (const s of forwarded) process.removeListener(s, forward);
+    stopForwarding();
   }
 }

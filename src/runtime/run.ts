@@ -10,9 +10,8 @@ import { u64 } from './init-channel';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import { withLock } from '../state/lock';
+import { forwardSignals } from './signals';
 import { mark } from '../log/timing';
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
 export function exitCodeOf(waitStatus: number): number {
   const sig = waitStatus & 0x7f;
@@ -31,14 +30,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
     });
     return 0;
   }
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(record.pid, sig);
-    } catch {
-      // it is already gone
-    }
-  };
-  for (const s of FORWARDED) process.on(s, forward);
+  const stopForwarding = forwardSignals(() => record.pid);
   let code = 1;
   try {
     await withLock(o.root, record.id, () => {
@@ -58,7 +50,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
     if (status === undefined) throw new TsrunError(`lost track of the process of container ${record.id}`);
     code = exitCodeOf(status);
   } finally {
-    for (const s of FORWARDED) process.removeListener(s, forward);
+    stopForwarding();
     if (!o.keep) await deleteContainer(o.root, record.id, true);
     mark('run: deleted');
   }

@@ -73,3 +73,15 @@ export const rlimitNumbers: Readonly<Record<string, number>> = Object.freeze({
   RLIMIT_RTPRIO: 14,
   RLIMIT_RTTIME: 15,
 });
+
+/** Sysctls of the IPC namespace besides fs.mqueue.* (runc's validator). */
+export const IPC_SYSCTLS: ReadonlySet<string> = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);

@@ -5,19 +5,10 @@ import type { PathSegment } from '../problem';
 import type { HostFacts } from './host';
 import type { NsTable } from './namespaces';
 import { Collector, arr, isAbs, isNum, isObj, isStr, quote, type Obj } from './shared';
+import { IPC_SYSCTLS } from '../names';
 
 // --- sysctl -----------------------------------------------------------------
 
-const IPC_SYSCTLS = new Set([
-  'kernel.msgmax',
-  'kernel.msgmnb',
-  'kernel.msgmni',
-  'kernel.sem',
-  'kernel.shmall',
-  'kernel.shmmax',
-  'kernel.shmmni',
-  'kernel.shm_rmid_forced',
-]);
 
 /** runc: "net/ipv4/conf/eno2.100.rp_filter" → "net.ipv4.conf.eno2/100.rp_filter". */
 function sysctlDots(key: string): string {
