@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -255,6 +256,41 @@ static void stage0(struct plan *p)
 	_exit(0);
 }
 
+/* The first move of a process into a v1 cgroup waits for an RCU grace
+ * period (the kernel's cgroup_threadgroup_rwsem; 10-20 ms here), and later
+ * moves within about one more grace period do not. The runtime starts us
+ * before it validates the bundle and builds the plan, so we take that wait
+ * now, by moving ourselves into the cgroup we are already in, while it
+ * works: the child's real move then comes cheap. Best effort: any failure
+ * (a pure cgroup v2 host, an odd mount layout) only means no head start. */
+static void warm_cgroup_lock(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return;
+	char line[PATH_MAX + 64], procs[PATH_MAX + 64];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *ctrl = strchr(line, ':'), *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!path || path == ctrl + 1 || strncmp(ctrl + 1, "name=", 5) == 0)
+			continue; /* the v2 line, or a named hierarchy */
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		found = snprintf(procs, sizeof procs, "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl + 1,
+				 strcmp(path, "/") == 0 ? "" : path) < (int)sizeof procs;
+	}
+	fclose(f);
+	if (!found)
+		return;
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) < 0) {
+			/* no head start then */
+		}
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	if (argc == 2 && strcmp(argv[1], "--dump-plan") == 0)
@@ -284,6 +320,7 @@ int main(int argc, char **argv, char **envp)
 		die(errno, "set close-on-exec on the sync fd %ld", fd);
 	signal(SIGPIPE, SIG_IGN);
 	ensure_std_fds();
+	warm_cgroup_lock();
 
 	uint32_t tag, len;
 	uint8_t *buf;

@@ -82,7 +82,13 @@ async function main(argv: string[]): Promise<number> {
     rest: parsed.rest,
   };
   mark('parsed');
-  const handler = handlers[parsed.command.name];
+  const name = parsed.command.name;
+  if (name === 'create' || name === 'run' || name === 'exec') {
+    // before the command's modules load: see startInitEarly
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./runtime/init-channel') as typeof import('./runtime/init-channel')).startInitEarly(Number(parsed.flags['preserve-fds'] ?? 0));
+  }
+  const handler = handlers[name];
   if (!handler) throw new TsrunError(`${parsed.command.name}: this command is not available in this build`);
   return await handler()(ctx);
 }

@@ -24,15 +24,12 @@ function treeDeepestFirst(fs: CgroupFs, dir: string): string[] {
   const out: string[] = [];
   let names: string[] = [];
   try {
-    names = fs.readdir(dir);
+    names = fs.subdirs(dir);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return [];
     throw e;
   }
-  for (const n of names) {
-    const p = `${dir}/${n}`;
-    if (fs.isDirectory(p)) out.push(...treeDeepestFirst(fs, p));
-  }
+  for (const n of names) out.push(...treeDeepestFirst(fs, `${dir}/${n}`));
   out.push(dir);
   return out;
 }

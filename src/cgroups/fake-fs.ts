@@ -112,6 +112,10 @@ export class FakeFs implements CgroupFs {
     return this.dirs.has(path);
   }
 
+  subdirs(path: string): string[] {
+    return this.readdir(path).filter((n) => this.dirs.has(path === '/' ? `/${n}` : `${path}/${n}`));
+  }
+
   readdir(path: string): string[] {
     if (!this.dirs.has(path)) throw errnoError('ENOENT', 'scandir', path);
     const prefix = path === '/' ? '/' : path + '/';

@@ -17,6 +17,8 @@ export interface CgroupFs {
   isDirectory(path: string): boolean;
   /** Entry names (files and directories). */
   readdir(path: string): string[];
+  /** Names of the subdirectories only (one getdents, no stat per entry). */
+  subdirs(path: string): string[];
 }
 
 export const realFs: CgroupFs = {
@@ -53,6 +55,12 @@ export const realFs: CgroupFs = {
   },
   rmdir(path) {
     nodeFs.rmdirSync(path);
+  },
+  subdirs(path) {
+    return nodeFs
+      .readdirSync(path, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   },
   exists(path) {
     return nodeFs.existsSync(path);

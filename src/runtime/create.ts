@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
 import { readProcStat } from '../state/proc';
 import { runHooks } from '../hooks/run';
-import { InitChannel, u64 } from './init-channel';
+import { InitChannel, takeInit, u64 } from './init-channel';
 import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
 import { TsrunError } from '../errors';
@@ -46,13 +46,23 @@ export interface Created {
 
 export async function createContainer(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
-  const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: true });
-  for (const w of warnings) log.warn(w);
-  mark('create: bundle loaded and validated');
-  return withLock(o.root, id, () => createLocked(o, id, spec, bundle, rootfs));
+  // Started first: while we validate and plan, tsrun-init takes the kernel's
+  // slow first cgroup move for itself (native/main.c warm_cgroup_lock), and
+  // then waits for the plan. On any failure it is killed.
+  const channel = takeInit(o.preserveFds ?? 0);
+  mark('create: init spawned');
+  try {
+    const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: true });
+    for (const w of warnings) log.warn(w);
+    mark('create: bundle loaded and validated');
+    return await withLock(o.root, id, () => createLocked(o, id, spec, bundle, rootfs, channel));
+  } catch (e) {
+    channel.child.kill('SIGKILL');
+    throw e;
+  }
 }
 
-async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: string, rootfs: string): Promise<Created> {
+async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: string, rootfs: string, channel: InitChannel): Promise<Created> {
   mark('create: locked');
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
@@ -73,7 +83,6 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
     creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
   };
-  let channel: InitChannel | undefined;
   try {
     dir.write(record);
     dir.writeConfig(spec);
@@ -84,13 +93,8 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     faultPoint('create:state-written');
     mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
-    cgroup.create();
-    faultPoint('create:cgroup-made');
-    // runc's default device rules follow the config's own (they always apply)
-    const resources = spec.linux?.resources ?? {};
-    cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
-
-    mark('create: cgroup made and limits applied');
+    // the plan first, the cgroup after: making cgroups waits for the kernel's
+    // cgroup lock, which the init holds while it takes its slow first move
     const { plan, warnings } = buildCreatePlan({
       spec,
       bundle,
@@ -113,6 +117,13 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
       compileSeccomp: seccompCompiler(o.root),
     });
     for (const w of warnings) log.warn(w);
+    mark('create: plan built');
+    cgroup.create();
+    faultPoint('create:cgroup-made');
+    // runc's default device rules follow the config's own (they always apply)
+    const resources = spec.linux?.resources ?? {};
+    cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
+    mark('create: cgroup made and limits applied');
     if (plan.hostMounts) {
       // no mount namespace: recorded before the init mounts anything, so that delete --force finds the mounts
       record.hostMounts = plan.hostMounts;
@@ -120,9 +131,6 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
       fs.mkdirSync(plan.hostMounts, { mode: 0o700 });
     }
 
-    mark('create: plan built');
-    channel = InitChannel.spawn(o.preserveFds ?? 0);
-    mark('create: init spawned');
     channel.send(Msg.PLAN, encodePlanBody(plan));
     await followInit(channel, dir, record, spec);
     mark('create: init ready');
@@ -134,7 +142,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
     return { dir, record, spec, channel };
   } catch (e) {
-    if (channel) channel.child.kill('SIGKILL');
+    channel.child.kill('SIGKILL');
     try {
       const problems = destroyContainer(dir, record, { runPoststop: false });
       for (const p of problems) log.warn(`cleanup after failed create: ${p}`);

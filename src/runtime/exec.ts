@@ -16,7 +16,8 @@ import { validateProcess } from '../spec/validate';
 import { checkProcessDocument } from '../spec/checks';
 import { parseJson, describeJsonError } from '../spec/json';
 import { formatProblem } from '../spec/problem';
-import { InitChannel, u64 } from './init-channel';
+import { InitChannel, takeInit, u64 } from './init-channel';
+import type { InitPlan } from '../plan/types';
 import { exitCodeOf } from './run';
 import { faultPoint } from './fault';
 import { forwardSignals, sendSignal } from './signals';
@@ -98,6 +99,20 @@ export function processFromFlags(base: Process, o: ExecOptions): Process {
 }
 
 export async function execProcess(o: ExecOptions): Promise<number> {
+  // started first, as for create: its slow first cgroup move overlaps our work
+  const channel = takeInit(o.preserveFds ?? 0);
+  let plan: InitPlan;
+  try {
+    plan = planExec(o);
+  } catch (e) {
+    channel.child.kill('SIGKILL');
+    throw e;
+  }
+  channel.send(Msg.PLAN, encodePlanBody(plan));
+  return followExec(o, channel);
+}
+
+function planExec(o: ExecOptions): InitPlan {
   const dir = new ContainerDir(o.root, checkId(o.id));
   const rec = dir.load();
   const status = statusOf(rec, dir.fifo);
@@ -121,9 +136,10 @@ export async function execProcess(o: ExecOptions): Promise<number> {
     compileSeccomp: seccompCompiler(o.root),
   });
   for (const w of warnings) log.warn(w);
+  return plan;
+}
 
-  const channel = InitChannel.spawn(o.preserveFds ?? 0);
-  channel.send(Msg.PLAN, encodePlanBody(plan));
+async function followExec(o: ExecOptions, channel: InitChannel): Promise<number> {
   faultPoint('exec:spawned');
   let pid = 0;
   const stopForwarding = o.detach ? () => undefined : forwardSignals(() => pid);

@@ -112,3 +112,23 @@ export class InitChannel {
 export function u64(payload: Buffer): number {
   return Number(payload.readBigUInt64LE(0));
 }
+
+let early: { channel: InitChannel; preserveFds: number } | undefined;
+
+/**
+ * Starts tsrun-init as early as the command line is known (main.ts, for
+ * create, run and exec): its start-up and its first cgroup move overlap
+ * the loading of the rest of tsrun. takeInit() hands it over.
+ */
+export function startInitEarly(preserveFds: number): void {
+  early = { channel: InitChannel.spawn(preserveFds), preserveFds };
+}
+
+/** The init started early, or a new one. */
+export function takeInit(preserveFds: number): InitChannel {
+  const e = early;
+  early = undefined;
+  if (e && e.preserveFds === preserveFds) return e.channel;
+  if (e) e.channel.child.kill('SIGKILL');
+  return InitChannel.spawn(preserveFds);
+}
