@@ -41,9 +41,10 @@ await build({
   logLevel: 'warning',
 });
 
-// The shipped executable: the bundle compiled by Bun into one file, with its
-// bytecode, which starts in a few ms where Node needs 25-60 (bench/ measures
-// both). TSRUN_ENGINE=node ships a Node launcher instead.
+// The shipped executable: compiled by Bun into one file (scripts/bun-compile.mjs:
+// ESM chunks per command, with their bytecode), which starts in a few ms where
+// Node needs 25-60 (bench/ measures both). TSRUN_ENGINE=node ships a Node
+// launcher of the bundle instead.
 const out = 'build/tsrun';
 fs.rmSync(out, { force: true });
 if (process.env.TSRUN_ENGINE === 'node') {
@@ -52,5 +53,5 @@ if (process.env.TSRUN_ENGINE === 'node') {
   const candidates = ['node_modules/bun/bin/bun.exe', 'node_modules/@oven/bun-linux-x64/bin/bun'];
   const bun = candidates.find((c) => fs.existsSync(c));
   if (!bun) throw new Error(`bun not found in ${candidates.join(' or ')}: run npm ci`);
-  execSync(`${bun} build --compile --minify --bytecode build/tsrun.js --outfile ${out}`, { stdio: ['ignore', 'ignore', 'inherit'] });
+  execSync(`${bun} scripts/bun-compile.mjs ${out} ${JSON.stringify(pkg.version)} ${commit}`, { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -48,7 +48,7 @@ export function locateSyntaxError(text: string): { pos: number; message: string 
   const n = text.length;
 
   const describe = (at: number) => {
-    if (at >= n) return 'the end of the input';
+    if (at >= n) return 'end of input';
     const ch = text[at];
     const code = ch.charCodeAt(0);
     if (code < 0x20 || code === 0x7f || code === 0xfeff) return `character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;

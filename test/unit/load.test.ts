@@ -123,7 +123,7 @@ describe('checkBundle', () => {
   it('lists every problem, file and JSON errors at $', () => {
     const none = bundle(undefined);
     expect(checkBundle(none)).toEqual([{ path: '$', message: `open ${none}/config.json: no such file or directory` }]);
-    expect(checkBundle(bundle('{'))).toEqual([{ path: '$', message: expect.stringMatching(/^invalid JSON at line 1, column 2: unexpected the end of the input/) }]);
+    expect(checkBundle(bundle('{'))).toEqual([{ path: '$', message: expect.stringMatching(/^invalid JSON at line 1, column 2: unexpected end of input/) }]);
     const cfg = good();
     cfg.process.cwd = 'x';
     cfg.root.path = 'nope';
@@ -141,7 +141,7 @@ describe('parseJson', () => {
     expect(parseJson('{"a":[1,2,{"b":null}]}')).toEqual({ ok: true, value: { a: [1, 2, { b: null }] } });
   });
   const cases: [string, number, number, string][] = [
-    ['', 1, 1, 'unexpected the end of the input, expected a value'],
+    ['', 1, 1, 'unexpected end of input, expected a value'],
     ['{]', 1, 2, `unexpected ']', expected a property name in double quotes`],
     ['{"a":1,}', 1, 8, `unexpected '}', expected a property name in double quotes`],
     ['{"a" 1}', 1, 6, `unexpected '1', expected ':' after a property name`],
