@@ -138,11 +138,8 @@ export function u64(v: bigint): U64 {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** A synchronous sleep (the cgroup code is synchronous on purpose). */
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
+export { sleepMs } from '../state/sleep';
 
 /** Controllers listed in a v2 cgroup.controllers / subtree_control file. */
 export function readControllers(fs: CgroupFs, dir: string, file = 'cgroup.controllers'): string[] {

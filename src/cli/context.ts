@@ -16,3 +16,17 @@ export function str(v: unknown): string | undefined {
 export function requireId(ctx: CommandContext): string {
   return ctx.positionals['container-id'] as string;
 }
+
+/** The options create and run share, from their flags. */
+export function createOptionsOf(ctx: CommandContext) {
+  return {
+    root: ctx.root,
+    id: requireId(ctx),
+    bundle: str(ctx.flags.bundle) ?? '.',
+    pidFile: str(ctx.flags['pid-file']),
+    consoleSocket: str(ctx.flags['console-socket']),
+    noPivot: Boolean(ctx.flags['no-pivot']),
+    noNewKeyring: Boolean(ctx.flags['no-new-keyring']),
+    preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
+  };
+}
