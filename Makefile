@@ -61,7 +61,7 @@ build/tsrun-init: $(NATIVE_SRC) $(NATIVE_HDR)
 ts: build/tsrun
 
 # the bundle (build/tsrun.js) and the shipped executable compiled from it by Bun
-build/tsrun build/tsrun.js &: $(TS_SRC) build.mjs package.json node_modules/.package-lock.json
+build/tsrun build/tsrun.js &: $(TS_SRC) build.mjs scripts/bun-compile.mjs scripts/precompile-validators.mjs package.json node_modules/.package-lock.json
 	@mkdir -p build
 	node build.mjs
 

@@ -15,6 +15,21 @@ const precompiled = {
     );
   },
 };
+// koffi's loader names a prebuilt library for every platform, and Bun would
+// embed all eighteen (25 MB, read at every start); keep this machine's only.
+const host = `${process.platform}_${process.arch}`;
+const koffiHostOnly = {
+  name: 'koffi-host-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]koffi[\\/]index\.js$/ }, async (a) => {
+      const src = await Bun.file(a.path).text();
+      const contents = src.replace(/require\("\.\/build\/koffi\/([a-z0-9_]+)\/koffi\.node"\)/g, (m, target) =>
+        target === host ? m : `(()=>{throw new Error("koffi: no ${target} build in this executable")})()`,
+      );
+      return { contents, loader: 'js' };
+    });
+  },
+};
 const result = await Bun.build({
   entrypoints: [path.join(root, 'src/main.ts')],
   compile: { outfile },
@@ -24,7 +39,7 @@ const result = await Bun.build({
   minify: true,
   target: 'bun',
   define: { TSRUN_VERSION: JSON.stringify(version), TSRUN_COMMIT: JSON.stringify(commit) },
-  plugins: [precompiled],
+  plugins: [precompiled, koffiHostOnly],
 });
 if (!result.success) {
   for (const l of result.logs) console.error(l);

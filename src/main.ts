@@ -87,14 +87,20 @@ async function main(argv: string[]): Promise<number> {
     // before the command's modules load: see startInitEarly
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('./runtime/init-channel') as typeof import('./runtime/init-channel')).startInitEarly(Number(parsed.flags['preserve-fds'] ?? 0));
+    mark('init started');
   }
   const handler = handlers[name];
   if (!handler) throw new TsrunError(`${parsed.command.name}: this command is not available in this build`);
-  return await handler()(ctx);
+  const run = handler();
+  mark('command loaded');
+  return await run(ctx);
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    mark('done');
+    process.exit(code);
+  },
   (err: unknown) => {
     if (err instanceof TsrunError) {
       log.error(err.message);

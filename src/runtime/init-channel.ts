@@ -1,10 +1,8 @@
 // Talks to tsrun-init over the socket it gets as its last fd: sends the plan,
 // then reads its messages (records, see native/plan.h) one at a time.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { Socket } from 'node:net';
 import { encodeMessage } from '../plan/encode';
-import { TsrunError } from '../errors';
+import { spawnInit, type InitProcess, type InitTransport } from './init-process';
 
 export interface InitMessage {
   tag: number;
@@ -26,19 +24,20 @@ export class InitChannel {
   private waiting: ((m: InitMessage | null) => void) | undefined;
   private queue: (InitMessage | null)[] = [];
   private closed = false;
-  /** Exit of the process we spawned (stage 0), once known. */
-  stage0Exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   private constructor(
-    readonly child: ChildProcess,
-    private readonly socket: Socket,
+    readonly child: InitProcess,
+    private readonly transport: InitTransport,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => this.push(null));
-    socket.on('error', () => this.push(null));
-    child.on('exit', (code, signal) => {
-      this.stage0Exit = { code, signal };
-    });
+    transport.listen(
+      (chunk) => this.onData(chunk),
+      () => this.push(null),
+    );
+  }
+
+  /** Exit of the process we spawned (stage 0), once known. */
+  get stage0Exit(): InitProcess['exit'] {
+    return this.child.exit;
   }
 
   /**
@@ -46,24 +45,12 @@ export class InitChannel {
    * (3 .. 3+N-1) passed through, and the channel socket after them.
    */
   static spawn(preserveFds = 0): InitChannel {
-    const stdio: (number | 'pipe')[] = [0, 1, 2];
-    for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
-    stdio.push('pipe');
-    const syncFd = 3 + preserveFds;
-    let child: ChildProcess;
-    try {
-      child = spawn(initBinary(), [String(syncFd)], { stdio, env: {}, argv0: 'tsrun-init' });
-    } catch (e) {
-      throw new TsrunError(`start ${initBinary()}: ${(e as Error).message}`);
-    }
-    const socket = child.stdio[syncFd] as Socket | null;
-    if (!socket) throw new TsrunError('start tsrun-init: no channel socket');
-    child.on('error', () => undefined); // reported through the closed channel
-    return new InitChannel(child, socket);
+    const { proc, transport } = spawnInit(initBinary(), preserveFds);
+    return new InitChannel(proc, transport);
   }
 
   send(tag: number, payload?: Uint8Array | string): void {
-    this.socket.write(encodeMessage(tag, payload));
+    this.transport.write(encodeMessage(tag, payload));
   }
 
   /** The next message, or null once the init closed its end. */
@@ -78,7 +65,7 @@ export class InitChannel {
 
   /** Lets the init live on without us: the runtime process may now exit. */
   detach(): void {
-    this.socket.destroy();
+    this.transport.close();
     this.child.unref();
   }
 

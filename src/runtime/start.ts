@@ -12,15 +12,21 @@ import { sleepMs } from '../state/sleep';
 import { faultPoint } from './fault';
 import { withLock } from '../state/lock';
 import { TsrunError } from '../errors';
+import { mark } from '../log/timing';
 
 export async function startContainer(root: string, id: string): Promise<void> {
   const dir = new ContainerDir(root, checkId(id));
+  mark('start: modules loaded');
   await withLock(root, id, () => {
+    mark('start: locked');
     const rec = dir.load();
     const status = statusOf(rec, dir.fifo);
     if (status !== 'created') throw notStartable(id, status);
+    mark('start: status read');
     releaseInit(dir, rec);
+    mark('start: init released');
     afterStart(dir, rec);
+    mark('start: recorded');
   });
 }
 
