@@ -4,12 +4,13 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', setupFiles: ['test/setup-lazy.ts'] },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          setupFiles: ['test/setup-lazy.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 60_000,
@@ -21,6 +22,7 @@ export default defineConfig({
         test: {
           name: 'engines',
           include: ['test/engines/**/*.test.ts'],
+          setupFiles: ['test/setup-lazy.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 60_000,

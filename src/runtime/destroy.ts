@@ -7,7 +7,7 @@ import { isSameLiveProcess, readProcStat } from '../state/proc';
 import type { ContainerDir, ContainerRecord } from '../state/store';
 import { runHooksCollectingErrors } from '../hooks/run';
 import { hookState } from './hook-state';
-import { sleepMs } from '../state/sleep';
+import { backoff } from '../state/sleep';
 import { faultPoint } from './fault';
 import { removeHostMounts } from './host-mounts';
 import { TsrunError } from '../errors';
@@ -16,11 +16,10 @@ import { mark } from '../log/timing';
 /** Waits until pid is gone or a zombie (or is another process now). */
 export function waitForExit(pid: number, startTime: string | undefined, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
-  let pause = 1;
+  const pause = backoff(20);
   while (isSameLiveProcess(pid, startTime, readProcStat(pid))) {
     if (Date.now() > deadline) return false;
-    sleepMs(pause);
-    pause = Math.min(pause * 2, 20);
+    pause();
   }
   return true;
 }

@@ -8,7 +8,7 @@ import { statusOf } from '../state/status';
 import { isSameLiveProcess } from '../state/proc';
 import { runHooks } from '../hooks/run';
 import { hookState } from './hook-state';
-import { sleepMs } from '../state/sleep';
+import { backoff } from '../state/sleep';
 import { faultPoint } from './fault';
 import { withLock } from '../state/lock';
 import { TsrunError } from '../errors';
@@ -56,7 +56,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   let sawWriter = false;
-  let pause = 1;
+  const pause = backoff(10);
   try {
     for (;;) {
       let n: number;
@@ -65,8 +65,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         sawWriter = true; // a writer holds the fifo open: keep waiting
-        sleepMs(pause);
-        pause = Math.min(pause * 2, 10);
+        pause();
         continue;
       }
       if (n > 0) {
@@ -79,8 +78,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
       if (!isSameLiveProcess(rec.pid, rec.pidStartTime)) {
         throw new TsrunError(`cannot start container ${rec.id}: its init process has exited`);
       }
-      sleepMs(pause);
-      pause = Math.min(pause * 2, 10);
+      pause();
     }
   } finally {
     fs.closeSync(fd);

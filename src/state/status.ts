@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { ContainerRecord } from './store';
 import { isSameLiveProcess, readProcStat, type ProcStat } from './proc';
 import type { State } from '../spec/types';
+import { isFrozenAt } from '../cgroups/frozen';
 
 export type Status = State['status'];
 
@@ -29,11 +30,7 @@ export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
 function frozenOnHost(rec: ContainerRecord): boolean {
   if (Object.keys(rec.cgroupPaths).length === 0) return false;
   try {
-    // required here: only a live container can be frozen, and state of a
-    // stopped one should not pay for loading the cgroup drivers
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { cgroupManagerFromPaths } = require('../cgroups/manager') as typeof import('../cgroups/manager');
-    return cgroupManagerFromPaths(rec.cgroupPaths).isFrozen();
+    return isFrozenAt(rec.cgroupPaths);
   } catch {
     return false; // no freezer: it cannot be paused
   }

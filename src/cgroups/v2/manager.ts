@@ -7,20 +7,15 @@ import type { Resources } from '../../spec/types';
 import { OomWatchOptions, addProcessTo, pidsIn, pollOom, removeDirs, signalAll } from '../common';
 import type { CgroupFs } from '../fs';
 import type { CgroupManager } from '../manager';
-import { Stats, emptyStats } from '../stats';
-import { CtlCtx, U64, cannotApply, field, readControllers, writeError } from '../util';
-import { applyPids, pidsStats } from '../v1/pids';
-import { applyRdma } from '../v1/rdma';
-import { BpfSys, realBpf } from './bpf-sys';
-import { applyCpuV2, cpuFieldsSet, cpuStatsV2 } from './cpu';
-import { applyCpusetV2, cpusetFieldsSet, cpusetStatsV2 } from './cpuset';
-import { EnableFailures, createV2, requireController } from './create';
-import { applyDevicesV2 } from './devices';
+import type { Stats } from '../stats';
+import { type CtlCtx, type U64, writeError } from '../util';
+import type { BpfSys } from './bpf-sys';
+import { EnableFailures, createV2 } from './create';
 import { freezeV2, isFrozenV2, thawV2 } from './freezer';
-import { applyHugetlbV2, hugetlbStatsV2 } from './hugetlb';
-import { applyIo, ioFieldsSet, ioStatsV2 } from './io';
-import { applyMemoryV2, memoryFieldsSet, memoryStatsV2, oomKillCountV2 } from './memory';
-import { applyUnified } from './unified';
+
+import { load } from '../lazy';
+
+const memory = () => load.v2Memory();
 
 export class V2Manager implements CgroupManager {
   readonly version = 'v2' as const;
@@ -58,27 +53,13 @@ export class V2Manager implements CgroupManager {
     this.set(resources, true);
   }
 
+  private resources(): import('./resources').V2Resources {
+    const { V2Resources } = load.v2Resources();
+    return new V2Resources(this.fs, this.dir, { bpf: this.opts.bpf, failures: this.failures });
+  }
+
   private set(r: Resources, update: boolean): void {
-    const c: CtlCtx = { fs: this.fs, dir: this.dir, update };
-    const need = (ctrl: string, fields: string[]) => requireController(this.fs, this.dir, ctrl, fields, this.failures);
-    if (r.network?.classID !== undefined) throw cannotApply(field('network.classID'), 'cgroup v2 has no net_cls controller');
-    if (r.network?.priorities?.length) throw cannotApply(field('network.priorities'), 'cgroup v2 has no net_prio controller');
-    need('pids', r.pids?.limit !== undefined ? [field('pids.limit')] : []);
-    applyPids(c, r.pids);
-    need('memory', memoryFieldsSet(r.memory));
-    applyMemoryV2(c, r.memory);
-    need('io', ioFieldsSet(r.blockIO));
-    applyIo(c, r.blockIO);
-    need('cpu', cpuFieldsSet(r.cpu));
-    applyCpuV2(c, r.cpu);
-    applyDevicesV2(this.dir, r.devices, this.opts.bpf ?? realBpf);
-    need('cpuset', cpusetFieldsSet(r.cpu));
-    applyCpusetV2(c, r.cpu);
-    need('hugetlb', r.hugepageLimits?.length ? [field('hugepageLimits')] : []);
-    applyHugetlbV2(c, r.hugepageLimits);
-    need('rdma', r.rdma && Object.keys(r.rdma).length ? [field('rdma')] : []);
-    applyRdma(c, r.rdma);
-    if (r.unified) applyUnified(c, r.unified, readControllers(this.fs, this.dir));
+    this.resources().set(r, update);
   }
 
   destroy(): void {
@@ -125,24 +106,16 @@ export class V2Manager implements CgroupManager {
   }
 
   stats(): Stats {
-    const s = emptyStats();
-    if (!this.fs.exists(this.dir)) return s;
-    const c: CtlCtx = { fs: this.fs, dir: this.dir, update: false };
-    cpuStatsV2(c, s);
-    cpusetStatsV2(c, s);
-    memoryStatsV2(c, s);
-    pidsStats(c, s);
-    ioStatsV2(c, s);
-    hugetlbStatsV2(c, s);
-    return s;
+    return this.resources().stats();
   }
 
   oomKillCount(): U64 {
-    return oomKillCountV2({ fs: this.fs, dir: this.dir, update: false });
+    return memory().oomKillCountV2({ fs: this.fs, dir: this.dir, update: false });
   }
 
   watchOom(onOom: () => void, opts?: OomWatchOptions): () => void {
     const c: CtlCtx = { fs: this.fs, dir: this.dir, update: false };
-    return pollOom(() => oomKillCountV2(c), onOom, opts);
+    const m = memory();
+    return pollOom(() => m.oomKillCountV2(c), onOom, opts);
   }
 }
