@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CC ?= gcc
 CFLAGS ?= -O2 -g
 NATIVE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS)
-NATIVE_SRC := $(wildcard native/*.c)
+NATIVE_SRC := $(filter-out native/launcher.c,$(wildcard native/*.c))
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine
@@ -61,7 +61,7 @@ build/tsrun-init: $(NATIVE_SRC) $(NATIVE_HDR)
 ts: build/tsrun
 
 # the bundle (build/tsrun.js) and the shipped executable compiled from it by Bun
-build/tsrun build/tsrun.js &: $(TS_SRC) build.mjs scripts/bun-compile.mjs scripts/precompile-validators.mjs package.json node_modules/.package-lock.json
+build/tsrun build/tsrun.js &: $(TS_SRC) native/launcher.c build.mjs scripts/bun-compile.mjs scripts/precompile-validators.mjs package.json node_modules/.package-lock.json
 	@mkdir -p build
 	node build.mjs
 

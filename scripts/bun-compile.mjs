@@ -1,5 +1,6 @@
 // Run by Bun (build.mjs starts it): compiles src/main.ts into the shipped
-// executable, build/tsrun. ESM with code splitting, so that each command
+// executable, build/tsrun-bun, which build/tsrun (native/launcher.c) starts.
+// ESM with code splitting, so that each command
 // loads only its own modules (the lazy require()s of src/main.ts become
 // chunks), and bytecode, so that nothing is parsed at start-up. The JSON
 // schemas come precompiled (build/gen/validators.js), as in the Node bundle.
