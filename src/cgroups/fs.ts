@@ -3,7 +3,7 @@
 // Errors are Node's errno errors (err.code = 'ENOENT', 'EBUSY', ...), from the
 // real and the fake implementation alike.
 
-import * as nodeFs from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, writeSync } from 'node:fs';
 
 export interface CgroupFs {
   /** Whole file as text. */
@@ -23,29 +23,29 @@ export interface CgroupFs {
 
 export const realFs: CgroupFs = {
   readFile(path) {
-    return nodeFs.readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   },
   writeFile(path, data) {
     // O_WRONLY only: some cgroup files (devices.allow) are write-only, and a
     // missing file must fail with ENOENT rather than be created.
-    const fd = nodeFs.openSync(path, nodeFs.constants.O_WRONLY);
+    const fd = openSync(path, fsConstants.O_WRONLY);
     try {
-      nodeFs.writeSync(fd, data);
+      writeSync(fd, data);
     } finally {
-      nodeFs.closeSync(fd);
+      closeSync(fd);
     }
   },
   mkdirp(path) {
     const missing: string[] = [];
     let p = path;
-    while (p !== '/' && !nodeFs.existsSync(p)) {
+    while (p !== '/' && !existsSync(p)) {
       missing.unshift(p);
       p = p.slice(0, p.lastIndexOf('/')) || '/';
     }
     const created: string[] = [];
     for (const dir of missing) {
       try {
-        nodeFs.mkdirSync(dir, 0o755);
+        mkdirSync(dir, 0o755);
         created.push(dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -54,26 +54,25 @@ export const realFs: CgroupFs = {
     return created;
   },
   rmdir(path) {
-    nodeFs.rmdirSync(path);
+    rmdirSync(path);
   },
   subdirs(path) {
-    return nodeFs
-      .readdirSync(path, { withFileTypes: true })
+    return readdirSync(path, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => d.name);
   },
   exists(path) {
-    return nodeFs.existsSync(path);
+    return existsSync(path);
   },
   isDirectory(path) {
     try {
-      return nodeFs.statSync(path).isDirectory();
+      return statSync(path).isDirectory();
     } catch {
       return false;
     }
   },
   readdir(path) {
-    return nodeFs.readdirSync(path);
+    return readdirSync(path);
   },
 };
 

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { writeSync } from 'node:fs';
 
 /**
  * Writes to fd 1 synchronously. process.stdout would make a pipe or tty
@@ -9,7 +9,7 @@ export function writeOut(text: string): void {
   let off = 0;
   while (off < buf.length) {
     try {
-      off += fs.writeSync(1, buf, off);
+      off += writeSync(1, buf, off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
       throw e;

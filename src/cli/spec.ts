@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { defaultSpec } from '../runtime/default-spec';
 import { TsrunError, sysError } from '../errors';
@@ -9,7 +9,7 @@ export default function spec(ctx: CommandContext): number {
   const file = path.join(bundle, 'config.json');
   const doc = defaultSpec({ rootless: Boolean(ctx.flags.rootless), uid: process.getuid?.(), gid: process.getgid?.() });
   try {
-    fs.writeFileSync(file, JSON.stringify(doc, null, '\t') + '\n', { flag: 'wx', mode: 0o666 });
+    writeFileSync(file, JSON.stringify(doc, null, '\t') + '\n', { flag: 'wx', mode: 0o666 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrunError(`File ${file} exists. Remove it first`);
     throw sysError(`write ${file}`, e);

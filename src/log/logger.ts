@@ -4,7 +4,7 @@
 // is loaded only when a JSON line is actually written. In JSON mode without
 // --debug the file holds only error lines: podman parses the whole file as
 // one JSON object when create fails.
-import * as fs from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -24,7 +24,7 @@ export function configureLog(c: LogConfig): void {
 
 function writeStderr(line: string): void {
   try {
-    fs.writeSync(2, line.endsWith('\n') ? line : line + '\n');
+    writeSync(2, line.endsWith('\n') ? line : line + '\n');
   } catch {
     // stderr closed: nothing else to tell
   }
@@ -65,7 +65,7 @@ function toFile(level: Level, msg: string): void {
     if (config.format === 'json') {
       json()[level](msg);
     } else {
-      fs.appendFileSync(config.file, `time="${new Date().toISOString()}" level=${level} msg=${quote(msg)}\n`);
+      appendFileSync(config.file, `time="${new Date().toISOString()}" level=${level} msg=${quote(msg)}\n`);
     }
   } catch (e) {
     writeStderr(`tsrun: cannot write log file ${config.file}: ${(e as Error).message}`);

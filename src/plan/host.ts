@@ -1,6 +1,6 @@
 // Host facts: everything the planner needs to know about the machine, gathered in one place so that the
 // planner itself stays a pure function. readHostFacts() reads the real host; tests build HostFacts by hand.
-import * as fs from 'node:fs';
+import { type Stats as FsStats, closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** What stat(2) (following symlinks) says about a host path. */
@@ -129,13 +129,13 @@ export function passwdHome(passwd: string, uid: number): string | undefined {
 
 function readText(p: string): string | undefined {
   try {
-    return fs.readFileSync(p, 'utf8');
+    return readFileSync(p, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-function statKind(st: fs.Stats): HostStat['kind'] {
+function statKind(st: FsStats): HostStat['kind'] {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isCharacterDevice()) return 'char';
@@ -160,15 +160,15 @@ export function resolveInRoot(root: string, p: string): string | undefined {
       continue;
     }
     const host = path.join(root, ...done, c);
-    let st: fs.Stats;
+    let st: FsStats;
     try {
-      st = fs.lstatSync(host);
+      st = lstatSync(host);
     } catch {
       return undefined;
     }
     if (st.isSymbolicLink()) {
       if (++links > 40) return undefined;
-      const target = fs.readlinkSync(host);
+      const target = readlinkSync(host);
       if (target.startsWith('/')) done.length = 0;
       todo = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...todo];
       continue;
@@ -188,8 +188,8 @@ export function readHostFacts(rootfs?: string): HostFacts {
   const inUserNs = !(uidMap.length === 3 && uidMap[0] === '0' && uidMap[1] === '0' && uidMap[2] === '4294967295');
   const apparmorEnabled =
     (readText('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y' &&
-    fs.existsSync('/sys/kernel/security/apparmor');
-  const selinuxEnabled = fs.existsSync('/sys/fs/selinux/enforce');
+    existsSync('/sys/kernel/security/apparmor');
+  const selinuxEnabled = existsSync('/sys/fs/selinux/enforce');
   const cgroup = parseCgroupFacts(readText('/proc/self/mountinfo') ?? '', readText('/proc/self/cgroup') ?? '');
   return {
     capLastCap: Number.isInteger(capLastCap) ? capLastCap : 40,
@@ -197,10 +197,10 @@ export function readHostFacts(rootfs?: string): HostFacts {
     apparmorEnabled,
     selinuxEnabled,
     inUserNs,
-    procKcore: fs.existsSync('/proc/kcore'),
+    procKcore: existsSync('/proc/kcore'),
     cgroup,
     statHost(p: string): HostStat | undefined {
-      const st = fs.statSync(p, { throwIfNoEntry: false });
+      const st = statSync(p, { throwIfNoEntry: false });
       return st ? { kind: statKind(st) } : undefined;
     },
     readRootfsFile(p: string): string | undefined {
@@ -208,13 +208,13 @@ export function readHostFacts(rootfs?: string): HostFacts {
       const host = resolveInRoot(rootfs, p);
       if (!host) return undefined;
       try {
-        const fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+        const fd = openSync(host, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
         try {
-          const st = fs.fstatSync(fd);
+          const st = fstatSync(fd);
           if (!st.isFile() || st.size > MAX_ROOTFS_READ) return undefined;
-          return fs.readFileSync(fd, 'utf8');
+          return readFileSync(fd, 'utf8');
         } finally {
-          fs.closeSync(fd);
+          closeSync(fd);
         }
       } catch {
         return undefined;

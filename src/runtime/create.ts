@@ -8,7 +8,7 @@ import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { cgroupManager, checkBeforeCreate, withDefaultDeviceRules } from '../cgroups/manager';
 import { seccompCompiler } from './seccomp';
-import * as fs from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
 import { readProcStat } from '../state/proc';
@@ -104,7 +104,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
         // only a config without a mount namespace needs it (the planner then uses it)
         hostMountPoint: (spec.linux?.namespaces ?? []).some((n) => n.type === 'mount')
           ? undefined
-          : path.join(fs.realpathSync(dir.dir), path.basename(dir.mountPoint)),
+          : path.join(realpathSync(dir.dir), path.basename(dir.mountPoint)),
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
@@ -128,7 +128,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
       // no mount namespace: recorded before the init mounts anything, so that delete --force finds the mounts
       record.hostMounts = plan.hostMounts;
       dir.write(record);
-      fs.mkdirSync(plan.hostMounts, { mode: 0o700 });
+      mkdirSync(plan.hostMounts, { mode: 0o700 });
     }
 
     channel.send(Msg.PLAN, encodePlanBody(plan));

@@ -3,7 +3,7 @@
 // filter; the rest comes from --process FILE or from the container's own
 // process, changed by the flags (runc's rules). In the foreground, tsrun-init
 // stage 0 waits for it and reports its exit status.
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { buildExecPlan } from '../plan/build';
 import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
@@ -50,7 +50,7 @@ export interface ExecOptions {
 function readProcessFile(file: string): Process {
   let text: string;
   try {
-    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   } catch (e) {
     throw new TsrunError(`open process file ${file}: ${(e as Error).message}`);
   }

@@ -2,7 +2,7 @@
 // directory of its state (ContainerRecord.hostMounts, where the init bound the rootfs). Node cannot unmount, so
 // `tsrun-init --umount-tree PATH` detaches everything there, deepest first; then the empty mount point goes.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import { rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerDir } from '../state/store';
 import { initBinary } from './init-channel';
@@ -17,7 +17,7 @@ export function removeHostMounts(dir: ContainerDir, mountPoint: string): string 
   if (r.error) return `unmount the container's mounts under ${mountPoint}: ${r.error.message}`;
   if (r.status !== 0) return (r.stderr || `tsrun-init --umount-tree ${mountPoint}: exit ${r.status ?? r.signal}`).trim();
   try {
-    fs.rmdirSync(mountPoint);
+    rmdirSync(mountPoint);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return `remove the mount point ${mountPoint}: ${(e as Error).message}`;
   }

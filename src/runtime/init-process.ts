@@ -2,7 +2,7 @@
 // Bun.spawn does it in about 0.2 ms; node:child_process costs 3.5 ms there
 // (its module load, then a net.Socket around the pipe), which `create`, `run`
 // and `exec` would pay on every call. Node keeps node:child_process.
-import * as fs from 'node:fs';
+import { writeSync } from 'node:fs';
 import { TsrunError } from '../errors';
 import { sleepMs } from '../state/sleep';
 
@@ -113,7 +113,7 @@ function writeAllNonBlocking(fd: number, data: Uint8Array): void {
   let pause = 1;
   while (off < data.length) {
     try {
-      off += fs.writeSync(fd, data, off, data.length - off);
+      off += writeSync(fd, data, off, data.length - off);
       pause = 1;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

@@ -2,7 +2,7 @@
 // run poststart. The init writes "0" to the fifo right before execve and the
 // write end closes on exec, so reading to EOF tells us the exec happened;
 // "E<message>" means a startContainer hook (or the exec setup) failed.
-import * as fs from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync } from 'node:fs';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { statusOf } from '../state/status';
 import { isSameLiveProcess } from '../state/proc';
@@ -47,7 +47,7 @@ export function notStartable(id: string, status: string): TsrunError {
 export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
   let fd: number;
   try {
-    fd = fs.openSync(dir.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = openSync(dir.fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TsrunError(`cannot start container ${rec.id}: it was already started`);
     throw new TsrunError(`open exec fifo ${dir.fifo}: ${(e as Error).message}`);
@@ -61,7 +61,7 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
     for (;;) {
       let n: number;
       try {
-        n = fs.readSync(fd, buf, 0, buf.length, null);
+        n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         sawWriter = true; // a writer holds the fifo open: keep waiting
@@ -81,12 +81,12 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
       pause();
     }
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   faultPoint('start:released');
   try {
-    fs.unlinkSync(dir.fifo);
+    unlinkSync(dir.fifo);
   } catch {
     // already gone
   }

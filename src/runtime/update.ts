@@ -16,7 +16,7 @@
 //    as "leave unchanged". -1 is "max" in both;
 //  - linux.resources.devices in --resources replace the device rules (with
 //    runc's default allow list merged in, as at create); runc ignores them.
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ContainerDir, checkId } from '../state/store';
 import { statusOf } from '../state/status';
 import { cgroupManagerFromPaths, withDefaultDeviceRules } from '../cgroups/manager';
@@ -142,7 +142,7 @@ export function readResourcesFile(file: string): Resources {
   const name = file === '-' ? 'stdin' : file;
   let text: string;
   try {
-    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new TsrunError(`open ${name}: ${err.code ? describeErrno(err) : err.message}`, { cause: e });

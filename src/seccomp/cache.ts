@@ -3,7 +3,7 @@
 // node:crypto (loading it costs 2-4 ms, more than the rest of a hit). The file name is a CRC-32 of the key text
 // and its length; the entry holds the whole key text, which must match exactly, so a collision (even a crafted
 // one) can only cause a miss, never hand one container the filter of another profile.
-import * as fs from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Seccomp } from '../spec/types';
 
@@ -92,7 +92,7 @@ function entryPath(dir: string, key: CacheKey): string {
 export function readCache(dir: string, key: CacheKey): CachedFilter | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(entryPath(dir, key), 'utf8');
+    text = readFileSync(entryPath(dir, key), 'utf8');
   } catch {
     return undefined;
   }
@@ -138,13 +138,13 @@ export function writeCache(dir: string, key: CacheKey, f: CachedFilter): boolean
   const final = entryPath(dir, key);
   const tmp = `${final}.${process.pid}.${Date.now()}.${tmpSeq++}.tmp`;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
-    fs.renameSync(tmp, final);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, final);
     return true;
   } catch {
     try {
-      fs.unlinkSync(tmp);
+      unlinkSync(tmp);
     } catch {
       // never created
     }

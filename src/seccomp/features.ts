@@ -1,6 +1,6 @@
 // What `tsrun features` reports under linux.seccomp: the actions, operators, architectures and flags that tsrun
 // knows, narrowed to what this kernel and this libseccomp support.
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { loadLibseccomp, type SeccompLoader } from './libseccomp';
 import { ACTIONS, ARCHES, FLAGS, OPERATORS, kernelHasFlag } from './tables';
@@ -29,7 +29,7 @@ export interface FeatureOptions {
 
 function readActionsAvail(): string | null {
   try {
-    return fs.readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8');
+    return readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8');
   } catch {
     return null;
   }

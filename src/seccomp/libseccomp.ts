@@ -1,6 +1,6 @@
 // libseccomp (Debian's libseccomp.so.2) through koffi, behind a small interface so that tests can count calls
 // or fake it. koffi is required lazily: a cache hit never reaches this module's loader.
-import * as fs from 'node:fs';
+import { closeSync, fstatSync, readSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import { TsrunError } from '../errors';
@@ -88,17 +88,17 @@ export const loadLibseccomp: SeccompLoader = () => {
       try {
         const rc = f.exportBpf(ctx, fd) as number;
         if (rc < 0) return { rc, bpf: new Uint8Array(0) };
-        const size = fs.fstatSync(fd).size;
+        const size = fstatSync(fd).size;
         const buf = Buffer.alloc(size);
         let off = 0;
         while (off < size) {
-          const n = fs.readSync(fd, buf, off, size - off, off);
+          const n = readSync(fd, buf, off, size - off, off);
           if (n <= 0) break;
           off += n;
         }
         return { rc, bpf: new Uint8Array(buf.buffer, buf.byteOffset, off) };
       } finally {
-        fs.closeSync(fd);
+        closeSync(fd);
       }
     },
   };
@@ -137,8 +137,8 @@ export function libseccompIdentity(): string | undefined {
   dirs.push('/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib');
   for (const dir of dirs) {
     try {
-      const real = fs.realpathSync(path.join(dir, LIB_NAME));
-      const st = fs.statSync(real);
+      const real = realpathSync(path.join(dir, LIB_NAME));
+      const st = statSync(real);
       return `${real}:${st.size}:${Math.trunc(st.mtimeMs)}`;
     } catch {
       // not in this directory

@@ -3,7 +3,7 @@
 // message, all of them in the error's details); checkBundle() is for
 // `tsrun check` (every problem, nothing thrown).
 
-import * as fs from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeErrno, TsrunError } from '../errors';
 import { checkConfig } from './checks';
@@ -37,14 +37,14 @@ type Read = { ok: true; file: string; bundle: string; doc: unknown } | { ok: fal
 function readConfig(bundleDir: string): Read {
   let bundle = path.resolve(bundleDir);
   try {
-    bundle = fs.realpathSync(bundle);
+    bundle = realpathSync(bundle);
   } catch {
     // keep the resolved path: opening config.json below says what is wrong
   }
   const file = path.join(bundle, 'config.json');
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     return { ok: false, file, bundle, message: `open ${file}: ${err.code ? describeErrno(err) : err.message}` };
@@ -96,7 +96,7 @@ export function loadBundle(bundleDir: string, opts: LoadOptions): LoadedBundle {
   const rootPath = resolveRootfs(spec.root!.path, read.bundle);
   let rootfs: string;
   try {
-    rootfs = fs.realpathSync(rootPath);
+    rootfs = realpathSync(rootPath);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new TsrunError(`invalid rootfs ${rootPath}: ${err.code ? describeErrno(err) : err.message}`, { cause: e });

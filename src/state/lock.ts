@@ -5,7 +5,7 @@
 // A lock whose owner died (a crash, SIGKILL) is stale: the next taker moves
 // it aside, checks it moved the stale one, and takes the lock. The container's
 // init never holds it, so it cannot outlive the command that took it.
-import * as fs from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import { isSameLiveProcess, readProcStat } from './proc';
@@ -23,7 +23,7 @@ function stamp(): string {
 
 function readHolder(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined; // released meanwhile
   }
@@ -38,39 +38,39 @@ function holderAlive(content: string): boolean {
 function breakStale(file: string, seen: string): boolean {
   const aside = `${file}.stale.${process.pid}.${Date.now()}`;
   try {
-    fs.renameSync(file, aside);
+    renameSync(file, aside);
   } catch {
     return true; // someone else broke it first
   }
   if (readHolder(aside) !== seen) {
     // a fresh lock was taken between our read and the rename: put it back
     try {
-      fs.linkSync(aside, file);
+      linkSync(aside, file);
     } catch {
       // a third process took the lock meanwhile; the moved one stays with its owner
     }
   }
-  fs.rmSync(aside, { force: true });
+  rmSync(aside, { force: true });
   return true;
 }
 
 function tryTake(file: string): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, stamp());
+  writeFileSync(tmp, stamp());
   try {
-    fs.linkSync(tmp, file);
+    linkSync(tmp, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw sysError(`take lock ${file}`, e);
   } finally {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
 
 export async function lockContainer(root: string, id: string, timeoutMs = 60_000): Promise<Lock> {
   try {
-    fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+    mkdirSync(root, { recursive: true, mode: 0o711 });
   } catch (e) {
     throw sysError(`create state root ${root}`, e);
   }
@@ -82,7 +82,7 @@ export async function lockContainer(root: string, id: string, timeoutMs = 60_000
       const mine = stamp();
       return {
         release: () => {
-          if (readHolder(file) === mine) fs.rmSync(file, { force: true });
+          if (readHolder(file) === mine) rmSync(file, { force: true });
         },
       };
     }

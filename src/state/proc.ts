@@ -1,6 +1,6 @@
 // Facts about a host process from /proc, enough to know whether a recorded
 // pid is still the container's init (pid reuse safe: the start time).
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export interface ProcStat {
   /** One letter: R S D Z T t X ... */
@@ -23,7 +23,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
 export function readProcStat(pid: number): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
-    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 // Status is derived, never trusted: the recorded pid must still be the same
 // live process (start time), a frozen cgroup means paused, and only then
 // does the exec fifo mean created.
-import * as fs from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { ContainerRecord } from './store';
 import { isSameLiveProcess, readProcStat, type ProcStat } from './proc';
 import type { State } from '../spec/types';
@@ -41,7 +41,7 @@ export function statusOf(rec: ContainerRecord, fifo: string): Status {
   const live = isSameLiveProcess(rec.pid, rec.pidStartTime, stat);
   return deriveStatus(rec, {
     stat,
-    fifoExists: live && fs.existsSync(fifo),
+    fifoExists: live && existsSync(fifo),
     frozen: live && frozenOnHost(rec),
     creatorAlive: rec.status === 'creating' && !!rec.creator && isSameLiveProcess(rec.creator.pid, rec.creator.startTime),
   });

@@ -1,7 +1,7 @@
 // The state directory of one container: <root>/<id>/ holding state.json
 // (rewritten atomically, temp file + rename), config.json (the validated
 // config, for later commands) and exec.fifo while the container is created.
-import * as fs from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
@@ -72,12 +72,12 @@ export class ContainerDir {
   /** Makes the directory; fails if a container with this id exists. */
   createExclusive(): void {
     try {
-      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+      mkdirSync(this.root, { recursive: true, mode: 0o711 });
     } catch (e) {
       throw sysError(`create state root ${this.root}`, e);
     }
     try {
-      fs.mkdirSync(this.dir, { mode: 0o711 });
+      mkdirSync(this.dir, { mode: 0o711 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new TsrunError(`container with id ${this.id} already exists`);
@@ -87,7 +87,7 @@ export class ContainerDir {
   }
 
   exists(): boolean {
-    return fs.existsSync(this.stateFile) || fs.existsSync(this.dir);
+    return existsSync(this.stateFile) || existsSync(this.dir);
   }
 
   write(rec: ContainerRecord): void {
@@ -99,14 +99,14 @@ export class ContainerDir {
   }
 
   readConfig(): Spec {
-    return JSON.parse(fs.readFileSync(this.configFile, 'utf8')) as Spec;
+    return JSON.parse(readFileSync(this.configFile, 'utf8')) as Spec;
   }
 
   /** The record, or undefined when the container does not exist. */
   read(): ContainerRecord | undefined {
     let text: string;
     try {
-      text = fs.readFileSync(this.stateFile, 'utf8');
+      text = readFileSync(this.stateFile, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw sysError(`read ${this.stateFile}`, e);
@@ -129,11 +129,11 @@ export class ContainerDir {
     // the mount point of a container without a mount namespace goes first, and alone: rmdir fails on a mount
     // (or a directory with anything in it), so the recursive removal below can never reach into a mounted tree
     try {
-      fs.rmdirSync(this.mountPoint);
+      rmdirSync(this.mountPoint);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw sysError(`remove the mount point ${this.mountPoint}`, e);
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -144,11 +144,11 @@ export function notExist(id: string): TsrunError {
 export function writeAtomic(file: string, data: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, data, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, file);
   } catch (e) {
     try {
-      fs.unlinkSync(tmp);
+      unlinkSync(tmp);
     } catch {
       // it was never written
     }
@@ -159,8 +159,7 @@ export function writeAtomic(file: string, data: string): void {
 /** Every container directory under root (ids), sorted. */
 export function listIds(root: string): string[] {
   try {
-    return fs
-      .readdirSync(root, { withFileTypes: true })
+    return readdirSync(root, { withFileTypes: true })
       .filter((d) => d.isDirectory() && ID_RE.test(d.name) && !d.name.startsWith('.'))
       .map((d) => d.name)
       .sort();

@@ -5,7 +5,7 @@
 // cgroup layer needs them, behind the BpfSys interface so unit tests use a fake.
 // It can move to src/sys/ as is.)
 
-import * as nodeFs from 'node:fs';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { TsrunError } from '../../errors';
 import { reasonOf } from '../util';
 
@@ -76,14 +76,14 @@ function fail(what: string, e: unknown, extra = ''): TsrunError {
 function withDirFd<T>(dir: string, fn: (fd: number) => T): T {
   let fd: number;
   try {
-    fd = nodeFs.openSync(dir, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECTORY);
+    fd = openSync(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
   } catch (e) {
     throw fail(`open ${dir}`, e);
   }
   try {
     return fn(fd);
   } finally {
-    nodeFs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -168,7 +168,7 @@ export const realBpf: BpfSys = {
           throw fail(`attach the device filter to ${dir} (BPF_PROG_ATTACH)`, e);
         }
       } finally {
-        nodeFs.closeSync(progFd); // the attachment keeps the program alive
+        closeSync(progFd); // the attachment keeps the program alive
       }
       for (const id of old) {
         let fd: number;
@@ -183,7 +183,7 @@ export const realBpf: BpfSys = {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fail(`detach the old device filter (id ${id}) from ${dir}`, e);
         } finally {
-          nodeFs.closeSync(fd);
+          closeSync(fd);
         }
       }
     });

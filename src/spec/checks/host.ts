@@ -3,7 +3,7 @@
 // runtime's own). They come through HostFacts so that the rules are testable
 // without root; realHost reads them from this machine.
 
-import * as fs from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { IDMapping } from '../types';
 
 export type PathKind = 'directory' | 'other' | 'missing';
@@ -31,7 +31,7 @@ function parseIdMap(text: string): IDMapping[] {
 export const realHost: HostFacts = {
   pathKind(p) {
     try {
-      return fs.statSync(p).isDirectory() ? 'directory' : 'other';
+      return statSync(p).isDirectory() ? 'directory' : 'other';
     } catch {
       return 'missing';
     }
@@ -41,8 +41,8 @@ export const realHost: HostFacts = {
     if (!m) return undefined;
     try {
       return {
-        uid: parseIdMap(fs.readFileSync(`${m[1]}/uid_map`, 'utf8')),
-        gid: parseIdMap(fs.readFileSync(`${m[1]}/gid_map`, 'utf8')),
+        uid: parseIdMap(readFileSync(`${m[1]}/uid_map`, 'utf8')),
+        gid: parseIdMap(readFileSync(`${m[1]}/gid_map`, 'utf8')),
       };
     } catch {
       return undefined;
@@ -50,8 +50,8 @@ export const realHost: HostFacts = {
   },
   isRuntimeNetNamespace(nsPath) {
     try {
-      const own = fs.statSync('/proc/self/ns/net');
-      const other = fs.statSync(nsPath);
+      const own = statSync('/proc/self/ns/net');
+      const other = statSync(nsPath);
       return own.dev === other.dev && own.ino === other.ino;
     } catch (e) {
       return e as Error;
