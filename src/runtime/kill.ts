@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import { ContainerDir, checkId } from '../state/store';
 import { statusOf } from '../state/status';
-import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { load } from '../cgroups/lazy';
 import { TsrunError } from '../errors';
 
 /** "9", "KILL", "SIGKILL", "sigkill" -> 9. */
@@ -34,7 +34,7 @@ export function killContainer(root: string, id: string, signalText: string | und
   if (status === 'stopped') throw new TsrunError(`container ${id} is not running: container not running`);
   if (status === 'creating') throw new TsrunError(`container ${id} is still being created`);
   if (all && Object.keys(rec.cgroupPaths).length > 0) {
-    cgroupManagerFromPaths(rec.cgroupPaths).killAll(sig);
+    load.manager().cgroupManagerFromPaths(rec.cgroupPaths).killAll(sig);
     return;
   }
   try {
