@@ -84,12 +84,10 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
   };
   try {
-    dir.write(record);
-    dir.writeConfig(spec);
-
     const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
     record.cgroupPaths = cgroup.paths;
     dir.write(record); // delete --force can now find the cgroup
+    dir.writeConfig(spec);
     faultPoint('create:state-written');
     mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
