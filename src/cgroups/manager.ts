@@ -96,8 +96,6 @@ export function checkBeforeCreate(cg: CgroupManager): string[] {
   return n ? [`container's cgroup is not empty: ${n} process(es) found`] : [];
 }
 
-export { withDefaultDeviceRules, RUNC_DEFAULT_DEVICE_RULES } from './device-rules';
-export { statsJson } from './stats';
 export type { Stats } from './stats';
 export type { Detected } from './detect';
 export type { CgroupFs } from './fs';

@@ -7,7 +7,8 @@
 // OOM kill in the cgroup, until the container stops or is deleted.
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { statusOf } from '../state/status';
-import { cgroupManagerFromPaths, statsJson, type CgroupManager } from '../cgroups/manager';
+import { cgroupManagerFromPaths, type CgroupManager } from '../cgroups/manager';
+import { statsJson } from '../cgroups/stats';
 import { emptyStats } from '../cgroups/stats';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerDir } from '../state/store';
-import { initBinary } from './init-channel';
+import { initBinary } from './init-binary';
 
 /** Unmounts the container's tree and removes its mount point; returns a problem, or undefined when all is gone. */
 export function removeHostMounts(dir: ContainerDir, mountPoint: string): string | undefined {

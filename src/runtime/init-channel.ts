@@ -1,22 +1,12 @@
 // Talks to tsrun-init over the socket it gets as its last fd: sends the plan,
 // then reads its messages (records, see native/plan.h) one at a time.
-import * as path from 'node:path';
 import { encodeMessage } from '../plan/encode';
 import { spawnInit, type InitProcess, type InitTransport } from './init-process';
+import { initBinary } from './init-binary';
 
 export interface InitMessage {
   tag: number;
   payload: Buffer;
-}
-
-/**
- * The native init sits next to the runtime: build/tsrun-init beside the
- * bundle (Node) or beside the compiled executable (Bun, whose __dirname is
- * the directory it was built in, so the executable's own path is used).
- */
-export function initBinary(): string {
-  const dir = process.versions.bun ? path.dirname(process.execPath) : __dirname;
-  return path.join(dir, 'tsrun-init');
 }
 
 export class InitChannel {

@@ -19,7 +19,8 @@
 import { readFileSync } from 'node:fs';
 import { ContainerDir, checkId } from '../state/store';
 import { statusOf } from '../state/status';
-import { cgroupManagerFromPaths, withDefaultDeviceRules } from '../cgroups/manager';
+import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { withDefaultDeviceRules } from '../cgroups/device-rules';
 import { validateConfig } from '../spec/validate';
 import { checkConfig } from '../spec/checks';
 import { describeJsonError, parseJson } from '../spec/json';

@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeFs } from '../../src/cgroups/fake-fs';
 import { errnoError } from '../../src/cgroups/fs';
-import { CgroupManager, cgroupManager, cgroupManagerFromPaths, statsJson, withDefaultDeviceRules } from '../../src/cgroups/manager';
+import { CgroupManager, cgroupManager, cgroupManagerFromPaths } from '../../src/cgroups/manager';
+import { statsJson } from '../../src/cgroups/stats';
+import { withDefaultDeviceRules } from '../../src/cgroups/device-rules';
 import { fakeHybridHost } from './cgroups-fakehost';
 
 const C = '/sys/fs/cgroup';

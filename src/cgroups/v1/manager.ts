@@ -10,7 +10,6 @@ import type { CgroupManager } from '../manager';
 import { uniqueDirs } from '../paths';
 import type { Stats } from '../stats';
 import type { CtlCtx, U64 } from '../util';
-import { createCpuset } from './cpuset';
 import { freezeV1, isFrozenV1, thawV1 } from './freezer';
 
 import { load } from '../lazy';
@@ -37,7 +36,7 @@ export class V1Manager implements CgroupManager {
   create(): void {
     for (const dir of this.dirs()) {
       if (dir === this.paths.cpuset) {
-        createCpuset(this.fs, dir);
+        load.v1Cpuset().createCpuset(this.fs, dir);
       } else {
         this.fs.mkdirp(dir);
       }

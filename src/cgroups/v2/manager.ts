@@ -10,7 +10,7 @@ import type { CgroupManager } from '../manager';
 import type { Stats } from '../stats';
 import { type CtlCtx, type U64, writeError } from '../util';
 import type { BpfSys } from './bpf-sys';
-import { EnableFailures, createV2 } from './create';
+import type { EnableFailures } from './create';
 import { freezeV2, isFrozenV2, thawV2 } from './freezer';
 
 import { load } from '../lazy';
@@ -38,7 +38,7 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    this.failures = createV2(this.fs, this.dir, this.opts.mountPoint);
+    this.failures = load.v2Create().createV2(this.fs, this.dir, this.opts.mountPoint);
   }
 
   addProcess(pid: number): void {
