@@ -43,6 +43,13 @@ export function removeDirs(fs: CgroupFs, dirs: string[], budgetMs = 1000): void 
   const errors: string[] = [];
   const deadline = Date.now() + budgetMs; // one budget for the whole removal
   for (const top of dirs) {
+    // the usual case, a leaf cgroup with nobody left in it: one rmdir
+    try {
+      fs.rmdir(top);
+      continue;
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') continue;
+    }
     for (const d of treeDeepestFirst(fs, top)) {
       for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
         try {

@@ -26,7 +26,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
     channel.detach();
     await withLock(o.root, record.id, () => {
       releaseInit(dir, record);
-      afterStart(dir, record);
+      afterStart(record);
     });
     return 0;
   }
@@ -35,7 +35,7 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
   try {
     await withLock(o.root, record.id, () => {
       releaseInit(dir, record);
-      afterStart(dir, record);
+      afterStart(record);
     });
     mark('run: started');
     let status: number | undefined;

@@ -25,7 +25,7 @@ export async function startContainer(root: string, id: string): Promise<void> {
     mark('start: status read');
     releaseInit(dir, rec);
     mark('start: init released');
-    afterStart(dir, rec);
+    afterStart(rec);
     mark('start: recorded');
   });
 }
@@ -96,10 +96,12 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
   throw new TsrunError(`cannot start container ${rec.id}: its init process exited before running the process`);
 }
 
-/** Records the running status and runs poststart; a failing hook stops the container. */
-export function afterStart(dir: ContainerDir, rec: ContainerRecord): void {
-  rec.status = 'running';
-  dir.write(rec);
+/**
+ * Runs poststart; a failing hook stops the container. Nothing is written:
+ * "running" is derived (a live init without its exec fifo), and only
+ * "creating" in state.json means anything.
+ */
+export function afterStart(rec: ContainerRecord): void {
   try {
     runHooks('poststart', rec.hooks?.poststart, hookState(rec, 'running'));
   } catch (e) {
