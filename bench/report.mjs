@@ -40,6 +40,12 @@ for (const [file, label] of figures) {
   row.push(t && r.runc ? (t / r.runc.mean).toFixed(2) : '-', t && r.crun ? (t / r.crun.mean).toFixed(2) : '-');
   lines.push(`| ${row.join(' | ')} |`);
 }
+if (fs.existsSync(path.join(dir, 'floor.json'))) {
+  lines.push('');
+  lines.push('| the cost of a process | mean |');
+  lines.push('|---|---|');
+  for (const x of read('floor')) lines.push(`| ${x.command} | ${ms(x.mean)} ms ± ${ms(x.stddev)} |`);
+}
 if (fs.existsSync(path.join(dir, 'state-env.json'))) {
   lines.push('');
   lines.push('| `state`, by engine and environment | mean |');

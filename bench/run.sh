@@ -126,5 +126,12 @@ for rt in tsrun runc crun; do
 done
 HF_RUNS=$RUNS hf kill-delete "${kd[@]}"
 run3 version "@RT@ --version"
+# the floor under every tsrun command: an empty program, started the way tsrun is (the launcher, then Bun)
+mkdir -p "$work/floor"
+echo 'process.exit(0);' > "$work/floor/empty.js"
+"$REPO/node_modules/bun/bin/bun.exe" build --compile --bytecode --minify --format=esm "$work/floor/empty.js" --outfile "$work/floor/tsrun-bun" >/dev/null
+cp "$REPO/build/tsrun" "$work/floor/tsrun"
+hf floor -n "empty Bun program, through tsrun's launcher" "$work/floor/tsrun" -n "tsrun --version" "$(bin tsrun) --version" \
+  -n "runc --version" "$(bin runc) --version" -n "/bin/true" /bin/true
 HF_WARMUP=0 HF_RUNS=3 sh3 fifty "i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ create --bundle $SLEEP b50-\$i </dev/null >/dev/null && @RT@ --root @ROOT@ start b50-\$i; i=\$((i+1)); done; i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ kill b50-\$i KILL; @RT@ --root @ROOT@ delete --force b50-\$i; i=\$((i+1)); done"
 node "$REPO/bench/report.mjs" "$out"
