@@ -5,13 +5,13 @@ import { statusOf } from '../state/status';
 import { load } from '../cgroups/lazy';
 import { TsrunError } from '../errors';
 
-/** "9", "KILL", "SIGKILL", "sigkill" -> 9. */
+/** "9", "KILL", "SIGKILL", "sigkill" -> 9; "0" only checks that the init exists, as kill(2) and runc do. */
 export function parseSignal(text: string | undefined): number {
   if (text === undefined || text === '') return constants.signals.SIGTERM;
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n >= 1 && n <= 64) return n;
-    throw new TsrunError(`invalid signal "${text}": out of range 1-64`);
+    if (n >= 0 && n <= 64) return n;
+    throw new TsrunError(`invalid signal "${text}": out of range 0-64`);
   }
   const upper = text.toUpperCase();
   const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
