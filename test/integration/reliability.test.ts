@@ -187,6 +187,27 @@ describe.skipIf(!enabled)('reliability', () => {
     expect(leftovers(h.root, id)).toEqual([]);
   });
 
+  it('a plan larger than the socket buffer reaches the init whole (1.2 MB of environment)', () => {
+    const big = Array.from({ length: 20 }, (_, i) => `BIG${i}=${String.fromCharCode(97 + i).repeat(60_000)}`);
+    const r = h.run(['sh', '-c', 'echo "$BIG0" | wc -c; echo "$BIG19" | cut -c1-3'], (c) => {
+      c.process.env = [...(c.process.env ?? []), ...big];
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').map((l) => l.trim())).toEqual(['60001', 'ttt', '']);
+    expect(leftovers(h.root, r.id)).toEqual([]);
+  });
+
+  it('kill 0 only asks whether the init is there', () => {
+    const id = h.id('kill0');
+    expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '1000'])), id]).code).toBe(0);
+    expect(h.tsrun(['kill', id, '0']).code).toBe(0);
+    expect(JSON.parse(h.tsrun(['state', id]).stdout).status).toBe('running');
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
+    const gone = h.tsrun(['kill', id, '0']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('does not exist');
+  });
+
   it('kill of a stopped container is a clear error', () => {
     const id = h.id('stopkill');
     expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['true'])), id]).code).toBe(0);
