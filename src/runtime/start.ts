@@ -26,7 +26,7 @@ export async function startContainer(root: string, id: string): Promise<void> {
     releaseInit(dir, rec);
     mark('start: init released');
     afterStart(rec);
-    mark('start: recorded');
+    mark('start: poststart run');
   });
 }
 

@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
 
-export type RecordedStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type RecordedStatus = 'creating' | 'created';
 
 export interface ContainerRecord {
   ociVersion: string;
   id: string;
-  /** What the last writer knew; status() derives the truth from the process. */
+  /** "creating" until create is done, then "created"; statusOf() derives the rest from the process. */
   status: RecordedStatus;
   pid: number;
   /** /proc/PID/stat field 22 of the init when it was recorded. */
