@@ -185,14 +185,25 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   // The process.
   applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait, defaultUmask: 0o022 });
   applyExtraFds(plan, opts);
+  applyContainerWide(plan, spec, opts, input.compileSeccomp, ctx);
+  plan.hooks = planHooks(spec);
+  plan.fifoPath = noNul('fifoPath', opts.fifoPath);
+  return { plan, warnings: ctx.warnings };
+}
+
+/** What every process of a container carries, its init and each exec alike: personality, session keyring, seccomp. */
+function applyContainerWide(
+  plan: InitPlan,
+  spec: Spec,
+  opts: { noNewKeyring?: boolean; id: string },
+  compileSeccomp: CreatePlanInput['compileSeccomp'],
+  ctx: PlanContext,
+): void {
   const personality = planPersonality(spec);
   if (personality !== undefined) plan.personality = personality;
   const keyring = keyringName(opts);
   if (keyring) plan.newKeyring = keyring;
-  planSeccomp(plan, spec.linux?.seccomp, input.compileSeccomp, ctx);
-  plan.hooks = planHooks(spec);
-  plan.fifoPath = noNul('fifoPath', opts.fifoPath);
-  return { plan, warnings: ctx.warnings };
+  planSeccomp(plan, spec.linux?.seccomp, compileSeccomp, ctx);
 }
 
 /**
@@ -214,10 +225,6 @@ export function buildExecPlan(input: ExecPlanInput): PlanResult {
   if (opts.wait) plan.wait = true;
   applyProcess(plan, input.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait });
   applyExtraFds(plan, opts);
-  const personality = planPersonality(spec);
-  if (personality !== undefined) plan.personality = personality;
-  const keyring = keyringName(opts);
-  if (keyring) plan.newKeyring = keyring;
-  planSeccomp(plan, spec.linux?.seccomp, input.compileSeccomp, ctx);
+  applyContainerWide(plan, spec, opts, input.compileSeccomp, ctx);
   return { plan, warnings: ctx.warnings };
 }

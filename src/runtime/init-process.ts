@@ -4,7 +4,7 @@
 // and `exec` would pay on every call. Node keeps node:child_process.
 import { writeSync } from 'node:fs';
 import { TsrunError } from '../errors';
-import { sleepMs } from '../state/sleep';
+import { backoff } from '../state/sleep';
 
 /** The spawned init: what the runtime needs of it. */
 export interface InitProcess {
@@ -110,18 +110,17 @@ function spawnWithBun(bun: BunApi, binary: string, preserveFds: number, syncFd: 
 /** The socket is non-blocking: a plan larger than its buffer goes in pieces. */
 function writeAllNonBlocking(fd: number, data: Uint8Array): void {
   let off = 0;
-  let pause = 1;
+  let pause = backoff(10);
   while (off < data.length) {
     try {
       off += writeSync(fd, data, off, data.length - off);
-      pause = 1;
+      pause = backoff(10); // the init is reading: short pauses again
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // a dead init: the closed channel tells the caller how it ended
       if (code === 'EPIPE' || code === 'ECONNRESET') return;
       if (code !== 'EAGAIN') throw new TsrunError(`write to tsrun-init: ${(e as Error).message}`);
-      sleepMs(pause);
-      pause = Math.min(pause * 2, 10);
+      pause();
     }
   }
 }

@@ -28,7 +28,6 @@ export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
 }
 
 function frozenOnHost(rec: ContainerRecord): boolean {
-  if (Object.keys(rec.cgroupPaths).length === 0) return false;
   try {
     return isFrozenAt(rec.cgroupPaths);
   } catch {

@@ -10,7 +10,8 @@ import type { CgroupManager } from '../manager';
 import { uniqueDirs } from '../paths';
 import type { Stats } from '../stats';
 import type { CtlCtx, U64 } from '../util';
-import { freezeV1, isFrozenV1, thawV1 } from './freezer';
+import { isFrozenAt } from '../frozen';
+import { freezeV1, thawV1 } from './freezer';
 
 import { load } from '../lazy';
 
@@ -104,7 +105,7 @@ export class V1Manager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    return this.paths.freezer ? isFrozenV1(this.fs, this.paths.freezer) : false;
+    return isFrozenAt(this.paths, this.fs);
   }
 
   stats(): Stats {

@@ -11,7 +11,8 @@ import type { Stats } from '../stats';
 import { type CtlCtx, type U64, writeError } from '../util';
 import type { BpfSys } from './bpf-sys';
 import type { EnableFailures } from './create';
-import { freezeV2, isFrozenV2, thawV2 } from './freezer';
+import { isFrozenAt } from '../frozen';
+import { freezeV2, thawV2 } from './freezer';
 
 import { load } from '../lazy';
 
@@ -102,7 +103,7 @@ export class V2Manager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    return isFrozenV2(this.fs, this.dir);
+    return isFrozenAt(this.paths, this.fs);
   }
 
   stats(): Stats {
