@@ -33,7 +33,9 @@ const koffiHostOnly = {
 };
 const result = await Bun.build({
   entrypoints: [path.join(root, 'src/main.ts')],
-  compile: { outfile },
+  // a runtime must not take settings from the caller's directory: no .env
+  // (it would change our environment) and no bunfig.toml
+  compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
   format: 'esm',
   splitting: true,
   bytecode: true,

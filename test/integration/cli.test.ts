@@ -67,6 +67,17 @@ describe.skipIf(!enabled)('cli', () => {
     expect(f.mountOptions).not.toContain('tmpcopyup');
   });
 
+  it('takes nothing from the caller\'s directory: no .env, no bunfig.toml', () => {
+    // engines run the runtime in the bundle directory; Bun would load both there by default
+    const cwd = fs.mkdtempSync(path.join(h.dir, 'cwd-'));
+    fs.writeFileSync(path.join(cwd, '.env'), 'TSRUN_TIMING=1\nTSRUN_LOG_LEVEL=debug\n');
+    fs.writeFileSync(path.join(cwd, 'bunfig.toml'), 'preload = ["./nope.ts"]\nlogLevel = "debug"\n');
+    const r = h.tsrun(['list'], { cwd });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ID +PID +STATUS/);
+  });
+
   it('help comes from yargs; usage errors exit 1', () => {
     const help = h.tsrun(['--help']);
     expect(help.code).toBe(0);
