@@ -188,7 +188,7 @@ static void exit_on_signal(int sig)
 	_exit(128 + sig);
 }
 
-void child_main(struct plan *p, int relfd, int consock, int lsock)
+void child_main(struct plan *p, struct cg_joins *cg, int relfd, int consock, int lsock)
 {
 	g_kill_on_error = 0;
 	/* As pid 1 of a new pid namespace we would ignore every signal without
@@ -210,6 +210,8 @@ void child_main(struct plan *p, int relfd, int consock, int lsock)
 		_exit(1); /* stage 0 failed and has reported it */
 	close(relfd);
 	g_host_pid = hostpid;
+	/* still single-threaded: the cheap way in (cgjoin.c) */
+	cgroups_join_self(cg);
 
 	if (has_ns(p, CLONE_NEWUSER)) {
 		/* root of the namespace: files we create get a mapped owner */

@@ -175,9 +175,33 @@ int mkdir_all_in_root(int rootfd, const char *path);
 int prepare_dest(int rootfd, const char *path, bool is_file);
 int open_parent_in_root(int rootfd, const char *path, const char **base);
 
+/* ---- cgjoin.c ------------------------------------------------------------- */
+
+enum cg_how {
+	CG_SELF,       /* v1: the child writes "0" to the cgroup's tasks file */
+	CG_CLONE_INTO, /* v2: stage 0 clones the child into the cgroup */
+	CG_PID,        /* stage 0 writes the child's pid to cgroup.procs */
+};
+struct cg_join {
+	int fd;
+	enum cg_how how;
+	const char *path; /* the plan's cgroup.procs path, for messages */
+};
+struct cg_joins {
+	struct cg_join *v;
+	size_t n;
+};
+
+void cgroups_open(const struct strv *procs, struct cg_joins *j);
+int cgroups_clone_into_fd(const struct cg_joins *j); /* -1 if none */
+void cgroups_clone_into_refused(struct cg_joins *j); /* fall back to CG_PID */
+void cgroups_join_self(struct cg_joins *j);          /* the child; closes all */
+void cgroups_join_pid(struct cg_joins *j, pid_t pid); /* stage 0; closes all */
+
 /* ---- child.c / main.c ----------------------------------------------------- */
 
-__attribute__((noreturn)) void child_main(struct plan *p, int relfd, int consock, int listenersock);
+__attribute__((noreturn)) void child_main(struct plan *p, struct cg_joins *cg, int relfd, int consock,
+					  int listenersock);
 
 /* ---- rootfs.c ------------------------------------------------------------- */
 

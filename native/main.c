@@ -2,10 +2,10 @@
  * main.c - tsrun-init's entry and stage 0.
  *
  * Stage 0 is the process the runtime spawned. It reads the plan, opens what
- * must be reached through host paths (cgroup.procs, the console and seccomp
+ * must be reached through host paths (the cgroups, the console and seccomp
  * sockets, /proc) while it still can, joins the namespaces, makes a time
- * namespace, clones the container process into the new ones, places it in
- * its cgroups, writes its id maps, reports MSG_PID and releases it. Then it
+ * namespace, clones the container process into the new ones and its cgroups
+ * (cgjoin.c), writes its id maps, reports MSG_PID and releases it. Then it
  * exits, or with P_WAIT waits and reports MSG_EXIT.
  */
 #include <errno.h>
@@ -24,18 +24,28 @@
 
 #include "init.h"
 
-/* struct clone_args of <linux/sched.h>, CLONE_ARGS_SIZE_VER0 */
-struct clone_args_v0 {
+/* struct clone_args of <linux/sched.h>, CLONE_ARGS_SIZE_VER2 */
+struct clone_args_v2 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size, cgroup;
 };
+#define CLONE_ARGS_SIZE_VER0 64
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
 
 /* Fork-like: the child returns 0 on a copy of our stack. Safe here because
- * the process is single-threaded. */
-static pid_t do_clone(uint64_t flags)
+ * the process is single-threaded. With cgfd >= 0 the child is born in that
+ * v2 cgroup; the plain clone(2) fallback cannot do that. */
+static pid_t do_clone(uint64_t flags, int cgfd)
 {
-	struct clone_args_v0 a = { .flags = flags, .exit_signal = SIGCHLD };
-	long r = syscall(SYS_clone3, &a, sizeof a);
-	if (r < 0 && errno == ENOSYS)
+	struct clone_args_v2 a = { .flags = flags, .exit_signal = SIGCHLD };
+	size_t size = CLONE_ARGS_SIZE_VER0;
+	if (cgfd >= 0) {
+		a.flags |= CLONE_INTO_CGROUP_FLAG;
+		a.cgroup = (uint64_t)cgfd;
+		size = sizeof a;
+	}
+	long r = syscall(SYS_clone3, &a, size);
+	if (r < 0 && errno == ENOSYS && cgfd < 0)
 		r = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0);
 	return (pid_t)r;
 }
@@ -96,19 +106,6 @@ static void reserve_preserved_fds(struct plan *p)
 	}
 }
 
-static void write_pid_to(int fd, pid_t pid, const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-	ssize_t w;
-	do
-		w = write(fd, buf, (size_t)n);
-	while (w < 0 && errno == EINTR);
-	if (w != n)
-		die(w < 0 ? errno : EIO, "add pid %d to \"%s\"", (int)pid, path);
-	close(fd);
-}
-
 static void stage0(struct plan *p)
 {
 	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -116,12 +113,8 @@ static void stage0(struct plan *p)
 		die(errno, "open \"/proc\"");
 
 	/* host paths first: after setns into a mount namespace they are gone */
-	int *cg = xmalloc((p->cgroup_procs.n + 1) * sizeof *cg);
-	for (size_t i = 0; i < p->cgroup_procs.n; i++) {
-		cg[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC);
-		if (cg[i] < 0)
-			die(errno, "open \"%s\"", p->cgroup_procs.v[i]);
-	}
+	struct cg_joins cg;
+	cgroups_open(&p->cgroup_procs, &cg);
 	/* the exec fifo `tsrun start` opens; writable by the container user
 	 * (0622, as runc), whatever our umask */
 	if (p->fifo_path) {
@@ -189,7 +182,14 @@ static void stage0(struct plan *p)
 	if (pipe2(rel, O_CLOEXEC) < 0)
 		die(errno, "pipe");
 	uint64_t flags = p->clone_flags & ~(uint64_t)(CLONE_NEWCGROUP | CLONE_NEWTIME);
-	pid_t pid = do_clone(flags);
+	int intofd = cgroups_clone_into_fd(&cg);
+	pid_t pid = do_clone(flags, intofd);
+	if (pid < 0 && intofd >= 0) {
+		/* an older kernel, or a cgroup that refuses a birth: write the pid
+		 * instead, whose error (if any) says more */
+		cgroups_clone_into_refused(&cg);
+		pid = do_clone(flags, -1);
+	}
 	if (pid < 0)
 		die(errno, "clone with flags %#llx", (unsigned long long)flags);
 	if (pid == 0) {
@@ -197,9 +197,7 @@ static void stage0(struct plan *p)
 		close(procfd);
 		if (ttysock >= 0)
 			close(ttysock);
-		for (size_t i = 0; i < p->cgroup_procs.n; i++)
-			close(cg[i]);
-		child_main(p, rel[0], consock, lsock);
+		child_main(p, &cg, rel[0], consock, lsock);
 	}
 	g_kill_on_error = pid;
 	close(rel[0]);
@@ -208,8 +206,7 @@ static void stage0(struct plan *p)
 	if (lsock >= 0)
 		close(lsock);
 
-	for (size_t i = 0; i < p->cgroup_procs.n; i++)
-		write_pid_to(cg[i], pid, p->cgroup_procs.v[i]);
+	cgroups_join_pid(&cg, pid);
 	if (!joins_user)
 		apply_rlimits(p, pid);
 	char path[64];
@@ -256,41 +253,6 @@ static void stage0(struct plan *p)
 	_exit(0);
 }
 
-/* The first move of a process into a v1 cgroup waits for an RCU grace
- * period (the kernel's cgroup_threadgroup_rwsem; 10-20 ms here), and later
- * moves within about one more grace period do not. The runtime starts us
- * before it validates the bundle and builds the plan, so we take that wait
- * now, by moving ourselves into the cgroup we are already in, while it
- * works: the child's real move then comes cheap. Best effort: any failure
- * (a pure cgroup v2 host, an odd mount layout) only means no head start. */
-static void warm_cgroup_lock(void)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return;
-	char line[PATH_MAX + 64], procs[PATH_MAX + 64];
-	bool found = false;
-	while (!found && fgets(line, sizeof line, f)) {
-		char *ctrl = strchr(line, ':'), *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
-		if (!path || path == ctrl + 1 || strncmp(ctrl + 1, "name=", 5) == 0)
-			continue; /* the v2 line, or a named hierarchy */
-		*path++ = '\0';
-		path[strcspn(path, "\n")] = '\0';
-		found = snprintf(procs, sizeof procs, "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl + 1,
-				 strcmp(path, "/") == 0 ? "" : path) < (int)sizeof procs;
-	}
-	fclose(f);
-	if (!found)
-		return;
-	int fd = open(procs, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) < 0) {
-			/* no head start then */
-		}
-		close(fd);
-	}
-}
-
 int main(int argc, char **argv, char **envp)
 {
 	if (argc == 2 && strcmp(argv[1], "--dump-plan") == 0)
@@ -320,7 +282,6 @@ int main(int argc, char **argv, char **envp)
 		die(errno, "set close-on-exec on the sync fd %ld", fd);
 	signal(SIGPIPE, SIG_IGN);
 	ensure_std_fds();
-	warm_cgroup_lock();
 
 	uint32_t tag, len;
 	uint8_t *buf;

@@ -427,6 +427,43 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     }
   });
 
+  it('puts the container process and an exec in its cgroup on every hierarchy, in a user namespace too', () => {
+    // the init joins v1 hierarchies from inside the child and v2 by clone3(CLONE_INTO_CGROUP),
+    // falling back to writing the pid (as runc) where the kernel refuses: each must land
+    const expectMember = (id: string, pid: number, label: string) => {
+      const dirs = Object.entries(cgPaths(id));
+      expect(dirs.length, label).toBeGreaterThan(0);
+      for (const [name, dir] of dirs) {
+        const members = read(`${dir}/cgroup.procs`).split('\n').map(Number);
+        expect(members, `${label}: ${name} ${dir}`).toContain(pid);
+      }
+    };
+    const owner = detached('join-plain', ['sleep', '1000']);
+    const ownerPid = state(owner).pid;
+    expectMember(owner, ownerPid, 'container process');
+    const pidFile = path.join(h.root, `${owner}.exec.pid`);
+    ok('exec', '--detach', '--pid-file', pidFile, owner, 'sleep', '1000');
+    expectMember(owner, Number(read(pidFile)), 'exec');
+
+    const userns = detached('join-userns', ['sleep', '1000'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    const usernsPid = state(userns).pid;
+    expectMember(userns, usernsPid, 'new user namespace');
+    // here stage 0 enters the user namespace (setns) before it clones the child
+    const joiner = detached('join-existing', ['sleep', '1000'], (c) => {
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+        n.type === 'network' ? { type: 'network', path: `/proc/${usernsPid}/ns/net` } : n,
+      );
+      c.linux.namespaces.push({ type: 'user', path: `/proc/${usernsPid}/ns/user` });
+    });
+    expect(fs.readlinkSync(`/proc/${state(joiner).pid}/ns/user`)).toBe(fs.readlinkSync(`/proc/${usernsPid}/ns/user`));
+    expectMember(joiner, state(joiner).pid, 'joined user namespace');
+    for (const id of [joiner, userns, owner]) deleted(id);
+  });
+
   it('kill --all reaches every process in the cgroup', async () => {
     // no pid namespace: killing the init alone would leave the sleepers
     const id = detached('killall', ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'], (c) => {

@@ -16,6 +16,7 @@ import {
   type DriveResult,
 } from '../helpers/init-driver';
 import type { InitPlan } from '../../src/plan/types';
+import { detect } from '../../src/cgroups/detect';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot && process.env.CI) throw new Error('integration tests need root (CI must run them as root)');
@@ -127,6 +128,40 @@ describe.skipIf(!isRoot)('tsrun-init, driven directly', () => {
     expect(os.hostname()).not.toBe('tsrun-test');
     expect(hostMountinfo()).toBe(mountsBefore);
     expect(await waitGone(res.pid!)).toBe(true);
+  });
+
+  // cgjoin.c: a v1 hierarchy's cgroup.procs is joined by the child itself (through
+  // "tasks"), the v2 one by clone3(CLONE_INTO_CGROUP), any other file by writing the pid
+  const layout = isRoot ? detect() : undefined;
+  it.skipIf(!layout || layout.v1.length < 2 || !layout.unified)('joins its cgroups each way: v1 by itself, v2 by clone, a plain file by pid', async () => {
+    const name = `tsrun-join-${process.pid}`;
+    const [a, b] = layout!.v1;
+    const dirs = [path.join(a.mountPoint, name), path.join(b.mountPoint, name), path.join(layout!.unified!.mountPoint, name)];
+    try {
+      for (const d of dirs) fs.mkdirSync(d);
+      for (const f of ['cpuset.cpus', 'cpuset.mems'])
+        for (const d of dirs.slice(0, 2))
+          if (fs.existsSync(`${d}/${f}`)) fs.writeFileSync(`${d}/${f}`, fs.readFileSync(`${path.dirname(d)}/${f}`));
+      const plan = shPlan('cat /proc/self/cgroup');
+      plan.cloneFlags &= ~CLONE.NEWCGROUP; // the host's view of the paths
+      plan.cgroupProcs = [`${dirs[0]}/cgroup.procs`, `${dirs[1]}/tasks`, `${dirs[2]}/cgroup.procs`];
+      const res = await run(plan);
+      expect(res.error).toBeUndefined();
+      expect(exitCodeOf(res.waitStatus!)).toBe(0);
+      const lines = res.stdout.trim().split('\n');
+      const lineOf = (ctrls: string[]) => lines.find((l) => l.split(':')[1] === ctrls.join(','));
+      expect(lineOf(a.controllers)?.split(':')[2]).toBe(path.posix.join(a.root === '/' ? '' : a.root, `/${name}`));
+      expect(lineOf(b.controllers)?.split(':')[2]).toBe(path.posix.join(b.root === '/' ? '' : b.root, `/${name}`));
+      expect(lines.find((l) => l.startsWith('0::'))).toBe(`0::/${name}`);
+      // a cgroup that is not there: the error names the file
+      const bad = shPlan('true');
+      bad.cgroupProcs = [`${dirs[0]}-missing/cgroup.procs`];
+      const r = await run(bad);
+      expect(r.error).toContain(`${dirs[0]}-missing/cgroup.procs`);
+      expect(r.error).toContain('no such file or directory');
+    } finally {
+      for (const d of dirs) if (fs.existsSync(d)) fs.rmdirSync(d);
+    }
   });
 
   it('sets up a user namespace, binding the device nodes', async () => {

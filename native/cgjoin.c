@@ -1,0 +1,127 @@
+/*
+ * cgjoin.c - how the container process gets into its cgroups without the
+ * kernel's global cgroup lock.
+ *
+ * Moving another process into a cgroup write-locks cgroup_threadgroup_rwsem,
+ * which first waits for an RCU grace period (10-20 ms on this kind of host),
+ * and it waits holding the cgroup mutex, so every mkdir and limit write on
+ * the host waits too. Two moves take no such lock:
+ *   - on a v1 hierarchy, a single-threaded process writing "0" (itself) to
+ *     the cgroup's "tasks" file: the child does that, first thing;
+ *   - on the v2 hierarchy, a child born in its cgroup by
+ *     clone3(CLONE_INTO_CGROUP): stage 0 clones it so.
+ * Only where neither applies (a path not named cgroup.procs, a second v2
+ * entry, a kernel without CLONE_INTO_CGROUP) does stage 0 write the pid, as
+ * runc does. The fds are opened before any setns, with our host credentials,
+ * which is what the kernel checks the later writes against.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "init.h"
+
+#define CGROUP_V1_MAGIC 0x27e0eb
+#define CGROUP_V2_MAGIC 0x63677270
+
+static int open_or_die(int dirfd, const char *name, int flags, const char *what)
+{
+	int fd = openat(dirfd, name, flags | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open \"%s\"", what);
+	return fd;
+}
+
+void cgroups_open(const struct strv *procs, struct cg_joins *j)
+{
+	j->n = procs->n;
+	j->v = xmalloc((procs->n + 1) * sizeof *j->v);
+	bool have_clone_into = false;
+	for (size_t i = 0; i < procs->n; i++) {
+		struct cg_join *c = &j->v[i];
+		const char *path = procs->v[i], *slash = strrchr(path, '/');
+		c->path = path;
+		c->how = CG_PID;
+		if (!slash || slash == path || strcmp(slash + 1, "cgroup.procs") != 0) {
+			c->fd = open_or_die(AT_FDCWD, path, O_WRONLY, path);
+			continue;
+		}
+		char *dir = xstrndup(path, (size_t)(slash - path));
+		int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct statfs st;
+		if (dfd < 0 || fstatfs(dfd, &st) < 0)
+			die(errno, "open \"%s\"", path);
+		if (st.f_type == CGROUP_V1_MAGIC) {
+			c->how = CG_SELF;
+			c->fd = open_or_die(dfd, "tasks", O_WRONLY, xasprintf("%s/tasks", dir));
+		} else if (st.f_type == CGROUP_V2_MAGIC && !have_clone_into) {
+			/* an O_PATH fd of the directory is what clone3 wants */
+			c->how = CG_CLONE_INTO;
+			c->fd = dfd;
+			dfd = -1;
+			have_clone_into = true;
+		} else {
+			c->fd = open_or_die(dfd, "cgroup.procs", O_WRONLY, path);
+		}
+		if (dfd >= 0)
+			close(dfd);
+		free(dir);
+	}
+}
+
+int cgroups_clone_into_fd(const struct cg_joins *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].how == CG_CLONE_INTO)
+			return j->v[i].fd;
+	return -1;
+}
+
+void cgroups_clone_into_refused(struct cg_joins *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		struct cg_join *c = &j->v[i];
+		if (c->how != CG_CLONE_INTO)
+			continue;
+		int fd = open_or_die(c->fd, "cgroup.procs", O_WRONLY, c->path);
+		close(c->fd);
+		c->fd = fd;
+		c->how = CG_PID;
+	}
+}
+
+static void write_or_die(int fd, const char *buf, size_t n, const char *what, const char *path)
+{
+	ssize_t w;
+	do
+		w = write(fd, buf, n);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)n)
+		die(w < 0 ? errno : EIO, "%s \"%s\"", what, path);
+}
+
+void cgroups_join_self(struct cg_joins *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->v[i].how == CG_SELF)
+			write_or_die(j->v[i].fd, "0", 1, "join the cgroup of", j->v[i].path);
+		close(j->v[i].fd);
+	}
+}
+
+void cgroups_join_pid(struct cg_joins *j, pid_t pid)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+	char what[64];
+	snprintf(what, sizeof what, "add pid %d to", (int)pid);
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->v[i].how == CG_PID)
+			write_or_die(j->v[i].fd, buf, (size_t)n, what, j->v[i].path);
+		close(j->v[i].fd);
+	}
+}
