@@ -56,9 +56,13 @@ mkbundle() { # name args...
 TRUE=$(mkbundle true /bin/true)
 SLEEP=$(mkbundle sleep /bin/sleep 1000)
 
+# hyperfine times one runtime's whole series, then the next: the kernel's
+# deferred work after a series (network namespaces and cgroups torn down in
+# the background) would land on whichever runtime comes next, always tsrun
+# first. A pause before each series (--setup, not timed) lets it drain.
 hf() { # name, then hyperfine arguments
   local name=$1; shift
-  hyperfine -N --style basic --warmup "${HF_WARMUP:-2}" --runs "${HF_RUNS:-$RUNS}" --export-json "$out/$name.json" "$@" >/dev/null
+  hyperfine -N --style basic --setup "sleep ${BENCH_SETTLE:-1}" --warmup "${HF_WARMUP:-2}" --runs "${HF_RUNS:-$RUNS}" --export-json "$out/$name.json" "$@" >/dev/null
   echo "bench: $name done" >&2
 }
 
