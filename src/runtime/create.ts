@@ -47,9 +47,8 @@ export interface Created {
 
 export async function createContainer(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
-  // Started first: while we validate and plan, tsrun-init takes the kernel's
-  // slow first cgroup move for itself (native/main.c warm_cgroup_lock), and
-  // then waits for the plan. On any failure it is killed.
+  // Started first: tsrun-init loads while we validate and plan, then waits
+  // for the plan. On any failure it is killed.
   const channel = takeInit(o.preserveFds ?? 0);
   mark('create: init spawned');
   try {
@@ -92,8 +91,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     faultPoint('create:state-written');
     mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
-    // the plan first, the cgroup after: making cgroups waits for the kernel's
-    // cgroup lock, which the init holds while it takes its slow first move
+    // the plan first, then the cgroup: a plan that fails leaves no cgroup to undo
     const { plan, warnings } = buildCreatePlan({
       spec,
       bundle,

@@ -56,7 +56,12 @@ export function releaseInit(dir: ContainerDir, rec: ContainerRecord): void {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   let sawWriter = false;
-  const pause = backoff(10);
+  // the init reaches execve well within a millisecond unless a startContainer
+  // hook runs: poll finely at first, so as not to add a doubled pause to every start
+  const fine = backoff(0.2);
+  const coarse = backoff(10);
+  const fineUntil = Date.now() + 50;
+  const pause = () => (Date.now() < fineUntil ? fine() : coarse());
   try {
     for (;;) {
       let n: number;
