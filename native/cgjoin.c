@@ -11,9 +11,11 @@
  *   - on the v2 hierarchy, a child born in its cgroup by
  *     clone3(CLONE_INTO_CGROUP): stage 0 clones it so.
  * Only where neither applies (a path not named cgroup.procs, a second v2
- * entry, a kernel without CLONE_INTO_CGROUP) does stage 0 write the pid, as
- * runc does. The fds are opened before any setns, with our host credentials,
- * which is what the kernel checks the later writes against.
+ * entry, a kernel without CLONE_INTO_CGROUP, an existing cgroup namespace
+ * joined by stage 0) does stage 0 write the pid, as runc does. Every fd is
+ * opened before any setns: the kernel checks a write against the credentials
+ * and cgroup namespace of the open, and a clone against the caller's, which
+ * the joined namespace would make refuse (ENOENT: our cgroup is outside it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,16 +38,17 @@ static int open_or_die(int dirfd, const char *name, int flags, const char *what)
 	return fd;
 }
 
-void cgroups_open(const struct strv *procs, struct cg_joins *j)
+void cgroups_open(const struct strv *procs, struct cg_joins *j, bool may_clone_into)
 {
 	j->n = procs->n;
 	j->v = xmalloc((procs->n + 1) * sizeof *j->v);
-	bool have_clone_into = false;
+	bool have_clone_into = !may_clone_into;
 	for (size_t i = 0; i < procs->n; i++) {
 		struct cg_join *c = &j->v[i];
 		const char *path = procs->v[i], *slash = strrchr(path, '/');
 		c->path = path;
 		c->how = CG_PID;
+		c->procs_fd = -1;
 		if (!slash || slash == path || strcmp(slash + 1, "cgroup.procs") != 0) {
 			c->fd = open_or_die(AT_FDCWD, path, O_WRONLY, path);
 			continue;
@@ -59,9 +62,11 @@ void cgroups_open(const struct strv *procs, struct cg_joins *j)
 			c->how = CG_SELF;
 			c->fd = open_or_die(dfd, "tasks", O_WRONLY, xasprintf("%s/tasks", dir));
 		} else if (st.f_type == CGROUP_V2_MAGIC && !have_clone_into) {
-			/* an O_PATH fd of the directory is what clone3 wants */
+			/* an O_PATH fd of the directory is what clone3 wants; the
+			 * procs file, opened now, in case it refuses */
 			c->how = CG_CLONE_INTO;
 			c->fd = dfd;
+			c->procs_fd = open_or_die(dfd, "cgroup.procs", O_WRONLY, path);
 			dfd = -1;
 			have_clone_into = true;
 		} else {
@@ -87,9 +92,9 @@ void cgroups_clone_into_refused(struct cg_joins *j)
 		struct cg_join *c = &j->v[i];
 		if (c->how != CG_CLONE_INTO)
 			continue;
-		int fd = open_or_die(c->fd, "cgroup.procs", O_WRONLY, c->path);
 		close(c->fd);
-		c->fd = fd;
+		c->fd = c->procs_fd;
+		c->procs_fd = -1;
 		c->how = CG_PID;
 	}
 }
@@ -110,6 +115,8 @@ void cgroups_join_self(struct cg_joins *j)
 		if (j->v[i].how == CG_SELF)
 			write_or_die(j->v[i].fd, "0", 1, "join the cgroup of", j->v[i].path);
 		close(j->v[i].fd);
+		if (j->v[i].procs_fd >= 0)
+			close(j->v[i].procs_fd);
 	}
 }
 
@@ -123,5 +130,7 @@ void cgroups_join_pid(struct cg_joins *j, pid_t pid)
 		if (j->v[i].how == CG_PID)
 			write_or_die(j->v[i].fd, buf, (size_t)n, what, j->v[i].path);
 		close(j->v[i].fd);
+		if (j->v[i].procs_fd >= 0)
+			close(j->v[i].procs_fd);
 	}
 }

@@ -184,6 +184,7 @@ enum cg_how {
 };
 struct cg_join {
 	int fd;
+	int procs_fd;     /* CG_CLONE_INTO: cgroup.procs, should clone3 refuse */
 	enum cg_how how;
 	const char *path; /* the plan's cgroup.procs path, for messages */
 };
@@ -192,7 +193,7 @@ struct cg_joins {
 	size_t n;
 };
 
-void cgroups_open(const struct strv *procs, struct cg_joins *j);
+void cgroups_open(const struct strv *procs, struct cg_joins *j, bool may_clone_into);
 int cgroups_clone_into_fd(const struct cg_joins *j); /* -1 if none */
 void cgroups_clone_into_refused(struct cg_joins *j); /* fall back to CG_PID */
 void cgroups_join_self(struct cg_joins *j);          /* the child; closes all */

@@ -113,8 +113,12 @@ static void stage0(struct plan *p)
 		die(errno, "open \"/proc\"");
 
 	/* host paths first: after setns into a mount namespace they are gone */
+	/* in a cgroup namespace we join, clone3 would refuse the cgroup (cgjoin.c) */
+	bool joins_cgroupns = false;
+	for (size_t i = 0; i < p->nns; i++)
+		joins_cgroupns |= p->ns[i].type == CLONE_NEWCGROUP;
 	struct cg_joins cg;
-	cgroups_open(&p->cgroup_procs, &cg);
+	cgroups_open(&p->cgroup_procs, &cg, !joins_cgroupns);
 	/* the exec fifo `tsrun start` opens; writable by the container user
 	 * (0622, as runc), whatever our umask */
 	if (p->fifo_path) {
