@@ -197,7 +197,11 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     const ev = eventStream(id, '300ms');
     // the stream is watching once its first stats line is out
     await waitFor('the first stats event', () => ev.events().some((e) => e.type === 'stats'));
-    const hog = await agent(g.dir)(HOG(24 << 20));
+    // within the test's own timeout, so that a hang says where it hung and what the cgroup held
+    const hog = await agent(g.dir)(HOG(24 << 20), 20_000).catch((e: Error) => {
+      const procs = procsOf(id).map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+      throw new Error(`${e.message}; container ${state(id).status}, its cgroup holds [${procs.join('; ')}]; events: ${JSON.stringify(ev.events().map((x) => x.type))}`);
+    });
     expect(hog.out).not.toContain('survived');
     expect(hog.rc).toBe(137); // SIGKILL from the OOM killer
     await waitFor('the oom event', () => ev.events().some((e) => e.type === 'oom'), 10_000);
