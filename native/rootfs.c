@@ -63,9 +63,11 @@ static int remount_ro(const char *path)
 	return remount_keep_locked(path, MS_BIND | MS_REMOUNT | MS_RDONLY | keep);
 }
 
-/* pivot_root refuses a new root whose parent mount is shared (possible with
- * rootfsPropagation "shared"): make that one mount private. */
-static void make_parent_private(const char *rootfs)
+/* pivot_root refuses a new root whose parent mount is shared (possible
+ * unless "/" was made rslave or rprivate): make that one mount a slave when
+ * the rootfs is to be one (the bind below then stays a slave of the host's
+ * mount), private otherwise. */
+static void make_parent_unshared(const char *rootfs, unsigned long how)
 {
 	char real[PATH_MAX];
 	if (!realpath(rootfs, real))
@@ -97,8 +99,8 @@ static void make_parent_private(const char *rootfs)
 	}
 	free(line);
 	fclose(f);
-	if (shared && mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
-		die(errno, "make the parent mount \"%s\" of the rootfs private", best);
+	if (shared && mount(NULL, best, NULL, how, NULL) < 0)
+		die(errno, "make the parent mount \"%s\" of the rootfs %s", best, how == MS_SLAVE ? "a slave" : "private");
 }
 
 /* Stage 0, before it joins any namespace: setting MOUNT_ATTR_IDMAP needs
@@ -225,7 +227,7 @@ int setup_rootfs(struct plan *p)
 	} else {
 		if (mount(NULL, "/", NULL, prop, NULL) < 0)
 			die(errno, "set propagation %#lx on \"/\"", prop);
-		make_parent_private(p->rootfs);
+		make_parent_unshared(p->rootfs, (prop & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE);
 		/* a mount point of its own: pivot_root needs one, and the rootfd
 		 * below must see the mounts made under it */
 		if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
