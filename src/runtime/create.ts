@@ -7,6 +7,7 @@ import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { cgroupManager, checkBeforeCreate } from '../cgroups/manager';
+import { preload } from '../cgroups/lazy';
 import { withDefaultDeviceRules } from '../cgroups/device-rules';
 import { seccompCompiler } from './seccomp';
 import { mkdirSync, realpathSync } from 'node:fs';
@@ -85,6 +86,8 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
   };
   try {
     const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+    // the controller code of create() and apply() below, by import() (see lazy.ts)
+    const loading = preload(...(cgroup.version === 'v1' ? (['v1Cpuset', 'v1Resources'] as const) : (['v2Create', 'v2Resources'] as const)));
     record.cgroupPaths = cgroup.paths;
     dir.write(record); // delete --force can now find the cgroup
     dir.writeConfig(spec);
@@ -115,6 +118,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
     });
     for (const w of warnings) log.warn(w);
     mark('create: plan built');
+    await loading;
     cgroup.create();
     faultPoint('create:cgroup-made');
     // runc's default device rules follow the config's own (they always apply)
