@@ -130,10 +130,11 @@ for rt in tsrun runc crun; do
 done
 HF_RUNS=$RUNS hf kill-delete "${kd[@]}"
 run3 version "@RT@ --version"
-# the floor under every tsrun command: an empty program, started the way tsrun is (the launcher, then Bun)
+# the floor under every tsrun command: an empty program, built and started the way tsrun is (no .env or
+# bunfig.toml autoload; the launcher, then Bun)
 mkdir -p "$work/floor"
 echo 'process.exit(0);' > "$work/floor/empty.js"
-"$REPO/node_modules/bun/bin/bun.exe" build --compile --bytecode --minify --format=esm "$work/floor/empty.js" --outfile "$work/floor/tsrun-bun" >/dev/null
+"$REPO/node_modules/bun/bin/bun.exe" build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig --bytecode --minify --format=esm "$work/floor/empty.js" --outfile "$work/floor/tsrun-bun" >/dev/null
 cp "$REPO/build/tsrun" "$work/floor/tsrun"
 hf floor -n "empty Bun program, through tsrun's launcher" "$work/floor/tsrun" -n "tsrun --version" "$(bin tsrun) --version" \
   -n "runc --version" "$(bin runc) --version" -n "/bin/true" /bin/true
