@@ -30,11 +30,12 @@
 #define CGROUP_V1_MAGIC 0x27e0eb
 #define CGROUP_V2_MAGIC 0x63677270
 
-static int open_or_die(int dirfd, const char *name, int flags, const char *what)
+/* dir/name, or name alone with dir NULL; the message names the whole path */
+static int open_or_die(int dirfd, const char *dir, const char *name, int flags)
 {
 	int fd = openat(dirfd, name, flags | O_CLOEXEC);
 	if (fd < 0)
-		die(errno, "open \"%s\"", what);
+		die(errno, "open \"%s%s%s\"", dir ? dir : "", dir ? "/" : "", name);
 	return fd;
 }
 
@@ -50,7 +51,7 @@ void cgroups_open(const struct strv *procs, struct cg_joins *j, bool may_clone_i
 		c->how = CG_PID;
 		c->procs_fd = -1;
 		if (!slash || slash == path || strcmp(slash + 1, "cgroup.procs") != 0) {
-			c->fd = open_or_die(AT_FDCWD, path, O_WRONLY, path);
+			c->fd = open_or_die(AT_FDCWD, NULL, path, O_WRONLY);
 			continue;
 		}
 		char *dir = xstrndup(path, (size_t)(slash - path));
@@ -60,17 +61,17 @@ void cgroups_open(const struct strv *procs, struct cg_joins *j, bool may_clone_i
 			die(errno, "open \"%s\"", path);
 		if (st.f_type == CGROUP_V1_MAGIC) {
 			c->how = CG_SELF;
-			c->fd = open_or_die(dfd, "tasks", O_WRONLY, xasprintf("%s/tasks", dir));
+			c->fd = open_or_die(dfd, dir, "tasks", O_WRONLY);
 		} else if (st.f_type == CGROUP_V2_MAGIC && !have_clone_into) {
 			/* an O_PATH fd of the directory is what clone3 wants; the
 			 * procs file, opened now, in case it refuses */
 			c->how = CG_CLONE_INTO;
 			c->fd = dfd;
-			c->procs_fd = open_or_die(dfd, "cgroup.procs", O_WRONLY, path);
+			c->procs_fd = open_or_die(dfd, dir, "cgroup.procs", O_WRONLY);
 			dfd = -1;
 			have_clone_into = true;
 		} else {
-			c->fd = open_or_die(dfd, "cgroup.procs", O_WRONLY, path);
+			c->fd = open_or_die(dfd, dir, "cgroup.procs", O_WRONLY);
 		}
 		if (dfd >= 0)
 			close(dfd);
@@ -99,24 +100,20 @@ void cgroups_clone_into_refused(struct cg_joins *j)
 	}
 }
 
-static void write_or_die(int fd, const char *buf, size_t n, const char *what, const char *path)
+static void close_join(struct cg_join *c)
 {
-	ssize_t w;
-	do
-		w = write(fd, buf, n);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)n)
-		die(w < 0 ? errno : EIO, "%s \"%s\"", what, path);
+	close(c->fd);
+	if (c->procs_fd >= 0)
+		close(c->procs_fd);
 }
 
 void cgroups_join_self(struct cg_joins *j)
 {
 	for (size_t i = 0; i < j->n; i++) {
-		if (j->v[i].how == CG_SELF)
-			write_or_die(j->v[i].fd, "0", 1, "join the cgroup of", j->v[i].path);
-		close(j->v[i].fd);
-		if (j->v[i].procs_fd >= 0)
-			close(j->v[i].procs_fd);
+		struct cg_join *c = &j->v[i];
+		if (c->how == CG_SELF && write_all(c->fd, "0", 1) < 0)
+			die(errno, "join the cgroup of \"%s\"", c->path);
+		close_join(c);
 	}
 }
 
@@ -124,13 +121,10 @@ void cgroups_join_pid(struct cg_joins *j, pid_t pid)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-	char what[64];
-	snprintf(what, sizeof what, "add pid %d to", (int)pid);
 	for (size_t i = 0; i < j->n; i++) {
-		if (j->v[i].how == CG_PID)
-			write_or_die(j->v[i].fd, buf, (size_t)n, what, j->v[i].path);
-		close(j->v[i].fd);
-		if (j->v[i].procs_fd >= 0)
-			close(j->v[i].procs_fd);
+		struct cg_join *c = &j->v[i];
+		if (c->how == CG_PID && write_all(c->fd, buf, (size_t)n) < 0)
+			die(errno, "add pid %d to \"%s\"", (int)pid, c->path);
+		close_join(c);
 	}
 }
