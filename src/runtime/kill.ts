@@ -1,5 +1,5 @@
 // `kill`: signal the container's init, or with --all every process in its cgroup.
-import { constants } from 'node:os';
+import { SIGNAL_NUMBERS } from './signal-numbers';
 import { ContainerDir, checkId } from '../state/store';
 import { statusOf } from '../state/status';
 import { load } from '../cgroups/lazy';
@@ -7,21 +7,21 @@ import { TsrunError } from '../errors';
 
 /** "9", "KILL", "SIGKILL", "sigkill" -> 9; "0" only checks that the init exists, as kill(2) and runc do. */
 export function parseSignal(text: string | undefined): number {
-  if (text === undefined || text === '') return constants.signals.SIGTERM;
+  if (text === undefined || text === '') return SIGNAL_NUMBERS.SIGTERM;
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     if (n >= 0 && n <= 64) return n;
     throw new TsrunError(`invalid signal "${text}": out of range 0-64`);
   }
   const upper = text.toUpperCase();
-  const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) || /^SIGRTMAX(?:-(\d+))?$/.exec(name);
   if (rt) {
     const off = Number(rt[1] ?? 0);
     const n = name.startsWith('SIGRTMIN') ? 34 + off : 64 - off;
     if (n >= 34 && n <= 64) return n;
   }
-  const n = constants.signals[name];
+  const n = Object.hasOwn(SIGNAL_NUMBERS, name) ? SIGNAL_NUMBERS[name] : undefined;
   if (n === undefined) throw new TsrunError(`invalid signal "${text}"`);
   return n;
 }

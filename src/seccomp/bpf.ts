@@ -2,7 +2,7 @@
 // libseccomp program: a syscall numbered above every syscall the profile names returns ENOSYS, not the default
 // errno, so that a C library falls back to an older syscall instead of failing on a new one (clone3 → clone,
 // fchmodat2 → fchmodat) when the kernel is newer than the profile or the libseccomp syscall table.
-import * as os from 'node:os';
+import { LITTLE_ENDIAN } from './host';
 import { ACT, AUDIT_ARCH_X86_64, ENOSYS, SCMP_ARCH_S390, SCMP_ARCH_S390X, SCMP_ARCH_X32, X32_SYSCALL_BIT } from './tables';
 
 export interface Insn {
@@ -27,7 +27,7 @@ export const BPF = {
 const SECCOMP_DATA_NR = 0;
 const SECCOMP_DATA_ARCH = 4;
 
-const LE = os.endianness() === 'LE';
+const LE = LITTLE_ENDIAN;
 
 /** struct sock_filter[] in host byte order, as the kernel and seccomp_export_bpf() use. */
 export function encodeBpf(insns: Insn[]): Uint8Array {

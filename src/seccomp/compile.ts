@@ -1,10 +1,10 @@
 // The seccomp compiler: the OCI seccomp section → a classic BPF program (struct sock_filter[]) that tsrun-init
 // loads with seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog). libseccomp builds the program (through koffi); the
 // result is cached on disk, and a cache hit loads neither koffi nor libseccomp.
-import * as os from 'node:os';
 import { TsrunError } from '../errors';
 import type { Seccomp } from '../spec/types';
 import { COMMIT, VERSION } from '../version';
+import { kernelRelease, LITTLE_ENDIAN } from './host';
 import { decodeBpf, encodeBpf, enosysStub, type ArchMax } from './bpf';
 import { cacheKey, readCache, writeCache, type CacheKey } from './cache';
 import { checkSeccomp, countNames, type CheckedArg, type CheckedSeccomp } from './check';
@@ -18,7 +18,7 @@ export interface CompileOptions {
   cacheDir?: string | false;
   /** How libseccomp is loaded (tests count or fake it). Default: libseccomp.so.2 through koffi. */
   loader?: SeccompLoader;
-  /** The kernel release that decides flag support. Default: os.release(). */
+  /** The kernel release that decides flag support. Default: the running kernel's. */
   kernelRelease?: string;
 }
 
@@ -41,7 +41,7 @@ const WHERE = 'linux.seccomp';
 export function compileSeccomp(s: Seccomp, opts: CompileOptions = {}): CompiledSeccomp {
   const dir = opts.cacheDir === undefined ? DEFAULT_CACHE_DIR : opts.cacheDir;
   const loader = opts.loader ?? loadLibseccomp;
-  const kernel = opts.kernelRelease ?? os.release();
+  const kernel = opts.kernelRelease ?? kernelRelease();
   let key: CacheKey | undefined;
   if (dir !== false) {
     // Identify the library by its file; only when it cannot be found is it loaded to ask its version.
@@ -59,7 +59,7 @@ export function compileSeccomp(s: Seccomp, opts: CompileOptions = {}): CompiledS
 /** struct scmp_arg_cmp[]: { unsigned int arg; enum scmp_compare op; uint64 datum_a; uint64 datum_b }. */
 function packArgs(args: CheckedArg[]): Uint8Array {
   const buf = Buffer.alloc(24 * args.length);
-  const le = os.endianness() === 'LE';
+  const le = LITTLE_ENDIAN;
   args.forEach((a, i) => {
     const o = i * 24;
     if (le) {

@@ -1,7 +1,7 @@
 // What `tsrun features` reports under linux.seccomp: the actions, operators, architectures and flags that tsrun
 // knows, narrowed to what this kernel and this libseccomp support.
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { kernelRelease } from './host';
 import { loadLibseccomp, type SeccompLoader } from './libseccomp';
 import { ACTIONS, ARCHES, FLAGS, OPERATORS, kernelHasFlag } from './tables';
 
@@ -41,7 +41,7 @@ function readActionsAvail(): string | null {
  * since tsrun-init passes them to seccomp(2) itself. This loads libseccomp (features is not on a hot path).
  */
 export function seccompFeatures(opts: FeatureOptions = {}): SeccompFeatures {
-  const kernel = opts.kernelRelease ?? os.release();
+  const kernel = opts.kernelRelease ?? kernelRelease();
   const avail = opts.actionsAvail === undefined ? readActionsAvail() : opts.actionsAvail;
   let archs: string[] = [];
   let libOk = true;

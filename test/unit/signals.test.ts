@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import * as os from 'node:os';
 import { parseSignal } from '../../src/runtime/kill';
+import { SIGNAL_NUMBERS } from '../../src/runtime/signal-numbers';
 
 describe('parseSignal (tsrun kill ID SIGNAL)', () => {
   it('defaults to SIGTERM', () => {
@@ -27,5 +29,21 @@ describe('parseSignal (tsrun kill ID SIGNAL)', () => {
     expect(() => parseSignal('SIGNOPE')).toThrow('invalid signal "SIGNOPE"');
     expect(() => parseSignal('RTMIN+31')).toThrow('invalid signal "RTMIN+31"');
     expect(() => parseSignal('-1')).toThrow('invalid signal "-1"');
+  });
+});
+
+describe('SIGNAL_NUMBERS (the table kill uses instead of node:os)', () => {
+  it('holds the numbers of os.constants.signals, every one of them', () => {
+    expect(process.platform).toBe('linux');
+    const fromNode = os.constants.signals as Record<string, number>;
+    // SIGUNUSED and SIGLOST are aliases some libcs and Node versions add; kill(2) here has no such names
+    const names = Object.keys(fromNode).filter((n) => n !== 'SIGUNUSED' && n !== 'SIGLOST');
+    expect(names.length).toBeGreaterThan(30);
+    for (const n of names) expect([n, SIGNAL_NUMBERS[n]]).toEqual([n, fromNode[n]]);
+    for (const n of Object.keys(SIGNAL_NUMBERS)) expect([n, fromNode[n]]).toEqual([n, SIGNAL_NUMBERS[n]]);
+  });
+  it('takes only signal names, not the properties every object has', () => {
+    expect(() => parseSignal('constructor')).toThrow('invalid signal "constructor"');
+    expect(() => parseSignal('__proto__')).toThrow('invalid signal "__proto__"');
   });
 });

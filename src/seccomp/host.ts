@@ -1,0 +1,12 @@
+// The two host facts the seccomp compiler needs, without node:os: creating a
+// container with a seccomp profile (every engine's) loads this path, and
+// under Bun node:os costs start-up time for two values read here directly.
+import { readFileSync } from 'node:fs';
+
+/** The running kernel's release, as uname(2) gives it ("6.1.0-18-amd64"). */
+export function kernelRelease(): string {
+  return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+}
+
+/** Host byte order: struct sock_filter and scmp_arg_cmp are laid out in it. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
