@@ -43,7 +43,7 @@ await build({
 
 // The shipped executable: compiled by Bun into one file (scripts/bun-compile.mjs:
 // ESM chunks per command, with their bytecode), which starts in a few ms where
-// Node needs 25-60 (bench/ measures both), started by a small static launcher
+// Node needs 25-60 (bench/ measures both), started by a small libc-free launcher
 // (native/launcher.c) that turns JavaScriptCore's JIT off. TSRUN_ENGINE=node
 // ships a Node launcher of the bundle instead.
 const out = 'build/tsrun';
