@@ -1,7 +1,7 @@
 // The state directory of one container: <root>/<id>/ holding state.json
 // (rewritten atomically, temp file + rename), config.json (the validated
 // config, for later commands) and exec.fifo while the container is created.
-import { existsSync, readdirSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
@@ -127,13 +127,44 @@ export class ContainerDir {
 
   remove(): void {
     // the mount point of a container without a mount namespace goes first, and alone: rmdir fails on a mount
-    // (or a directory with anything in it), so the recursive removal below can never reach into a mounted tree
-    try {
-      rmdirSync(this.mountPoint);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw sysError(`remove the mount point ${this.mountPoint}`, e);
+    // (or a directory with anything in it), so the removal below can never reach into a mounted tree
+    if (existsSync(this.mountPoint)) {
+      try {
+        rmdirSync(this.mountPoint);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw sysError(`remove the mount point ${this.mountPoint}`, e);
+      }
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    // What tsrun keeps here are files (state, config, the exec fifo, a temporary state): each is unlinked and the
+    // directory removed, where Bun's recursive rmSync costs 0.6 ms, a third of delete's own work. Anything else
+    // (a directory someone made) takes the recursive way.
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(this.dir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw sysError(`read state directory ${this.dir}`, e);
+    }
+    if (entries.some((e) => e.isDirectory())) return rmSync(this.dir, { recursive: true, force: true });
+    try {
+      for (const e of entries) unlinkQuietly(path.join(this.dir, e.name));
+      rmdirSync(this.dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code === 'ENOTEMPTY') return rmSync(this.dir, { recursive: true, force: true }); // written meanwhile
+      throw sysError(`remove state directory ${this.dir}`, e);
+    }
+  }
+
+}
+
+/** unlink(2) of a file that may already be gone. */
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
