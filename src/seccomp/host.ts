@@ -5,7 +5,13 @@ import { readFileSync } from 'node:fs';
 
 /** The running kernel's release, as uname(2) gives it ("6.1.0-18-amd64"). */
 export function kernelRelease(): string {
-  return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  try {
+    return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {
+    // no /proc/sys here: uname(2) through node:os, loaded only then
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('node:os') as typeof import('node:os')).release();
+  }
 }
 
 /** Host byte order: struct sock_filter and scmp_arg_cmp are laid out in it. */
