@@ -87,7 +87,8 @@ static void say(const char *s)
 	sys3(NR_write, 2, (long)s, (long)len(s));
 }
 
-static const char *errno_text(long e)
+/* the errors execve and readlink give in practice; any other by number */
+static const char *errno_text(long e, char *buf)
 {
 	switch (e) {
 	case 2: return "No such file or directory";
@@ -97,7 +98,14 @@ static const char *errno_text(long e)
 	case 36: return "File name too long";
 	case 40: return "Too many levels of symbolic links";
 	}
-	return "error";
+	char *p = buf + 23;
+	*p = '\0';
+	do
+		*--p = (char)('0' + e % 10);
+	while ((e /= 10) > 0 && p > buf + 6);
+	p -= 6;
+	memcpy(p, "errno ", 6);
+	return p;
 }
 
 static __attribute__((noreturn)) void fail(const char *what, const char *path, long e)
@@ -106,8 +114,9 @@ static __attribute__((noreturn)) void fail(const char *what, const char *path, l
 	say(what);
 	say(path);
 	if (e) {
+		char buf[24];
 		say(": ");
-		say(errno_text(e));
+		say(errno_text(e, buf));
 	}
 	say("\n");
 	sys3(NR_exit, 1, 0, 0);

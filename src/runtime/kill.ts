@@ -21,9 +21,8 @@ export function parseSignal(text: string | undefined): number {
     const n = name.startsWith('SIGRTMIN') ? 34 + off : 64 - off;
     if (n >= 34 && n <= 64) return n;
   }
-  const n = Object.hasOwn(SIGNAL_NUMBERS, name) ? SIGNAL_NUMBERS[name] : undefined;
-  if (n === undefined) throw new TsrunError(`invalid signal "${text}"`);
-  return n;
+  if (!Object.hasOwn(SIGNAL_NUMBERS, name)) throw new TsrunError(`invalid signal "${text}"`);
+  return SIGNAL_NUMBERS[name];
 }
 
 export function killContainer(root: string, id: string, signalText: string | undefined, all: boolean): void {

@@ -84,6 +84,23 @@ describe.skipIf(!isBunBuild)('the launcher', () => {
     }
   });
 
+  it('names by number an error it has no text for', () => {
+    const busy = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-launcher-busy-'));
+    const runtime = path.join(busy, 'tsrun-bun');
+    fs.copyFileSync(launcher, path.join(busy, 'tsrun'));
+    fs.chmodSync(path.join(busy, 'tsrun'), 0o755);
+    fs.writeFileSync(runtime, '#!/bin/sh\n', { mode: 0o755 });
+    const fd = fs.openSync(runtime, 'r+'); // open for writing: execve fails with ETXTBSY (26)
+    try {
+      const r = spawnSync(path.join(busy, 'tsrun'), [], { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`tsrun: cannot run ${fs.realpathSync(busy)}/tsrun-bun: errno 26\n`);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(busy, { recursive: true, force: true });
+    }
+  });
+
   it('is static and links no libc: its own start-up is a few system calls', () => {
     const elf = fs.readFileSync(LAUNCHER);
     expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
