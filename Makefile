@@ -6,7 +6,7 @@ NATIVE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS)
 NATIVE_SRC := $(filter-out native/launcher.c,$(wildcard native/*.c))
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
-APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine
+APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace
 ENGINE_PACKAGES := containerd podman conmon
 BENCH_PACKAGES := hyperfine runc crun time
 

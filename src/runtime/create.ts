@@ -47,7 +47,7 @@ export interface Created {
 }
 
 export async function createContainer(o: CreateOptions): Promise<Created> {
-  const id = checkId(o.id);
+  const id = checkId(o.id); // before an init is spawned for nothing; ContainerDir and the lock check it too
   // Started first: tsrun-init loads while we validate and plan, then waits
   // for the plan. On any failure it is killed.
   const channel = takeInit(o.preserveFds ?? 0);

@@ -1,5 +1,5 @@
 // `delete`: remove a stopped container; --force kills it first.
-import { ContainerDir, checkId } from '../state/store';
+import { ContainerDir } from '../state/store';
 import { statusOf } from '../state/status';
 import { destroyContainer } from './destroy';
 import { TsrunError } from '../errors';
@@ -8,7 +8,6 @@ import { withLock } from '../state/lock';
 import { mark } from '../log/timing';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
-  checkId(id);
   mark('delete: modules loaded');
   await withLock(root, id, () => deleteLocked(root, id, force));
 }

@@ -5,7 +5,7 @@
 // --stats prints one stats line and returns. Otherwise a stats line every
 // interval (the first after one interval, as runc) and an oom line for each
 // OOM kill in the cgroup, until the container stops or is deleted.
-import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
+import { ContainerDir, type ContainerRecord } from '../state/store';
 import { statusOf } from '../state/status';
 import { cgroupManagerFromPaths, type CgroupManager } from '../cgroups/manager';
 import { statsJson } from '../cgroups/stats';
@@ -32,7 +32,7 @@ export function parseDuration(text: string): number {
 }
 
 function open(root: string, id: string): { dir: ContainerDir; rec: ContainerRecord } {
-  const dir = new ContainerDir(root, checkId(id));
+  const dir = new ContainerDir(root, id);
   const rec = dir.load();
   if (statusOf(rec, dir.fifo) === 'stopped') throw new TsrunError(`container with id ${id} is not running`);
   return { dir, rec };

@@ -10,7 +10,7 @@ import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { cgroupManagerFromPaths } from '../cgroups/manager';
 import { seccompCompiler } from './seccomp';
-import { ContainerDir, checkId, writeAtomic } from '../state/store';
+import { ContainerDir, writeAtomic } from '../state/store';
 import { statusOf } from '../state/status';
 import { validateProcess } from '../spec/validate';
 import { checkProcessDocument } from '../spec/checks';
@@ -113,7 +113,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
 }
 
 function planExec(o: ExecOptions): InitPlan {
-  const dir = new ContainerDir(o.root, checkId(o.id));
+  const dir = new ContainerDir(o.root, o.id);
   const rec = dir.load();
   const status = statusOf(rec, dir.fifo);
   if (status === 'stopped') throw new TsrunError(`cannot exec in a stopped container: ${o.id}`);

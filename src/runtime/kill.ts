@@ -1,6 +1,6 @@
 // `kill`: signal the container's init, or with --all every process in its cgroup.
 import { SIGNAL_NUMBERS } from './signal-numbers';
-import { ContainerDir, checkId } from '../state/store';
+import { ContainerDir } from '../state/store';
 import { statusOf } from '../state/status';
 import { load } from '../cgroups/lazy';
 import { TsrunError } from '../errors';
@@ -27,7 +27,7 @@ export function parseSignal(text: string | undefined): number {
 
 export function killContainer(root: string, id: string, signalText: string | undefined, all: boolean): void {
   const sig = parseSignal(signalText);
-  const dir = new ContainerDir(root, checkId(id));
+  const dir = new ContainerDir(root, id);
   const rec = dir.load();
   const status = statusOf(rec, dir.fifo);
   if (status === 'stopped') throw new TsrunError(`container ${id} is not running: container not running`);

@@ -3,10 +3,11 @@
 // "paused" from the frozen cgroup (state/status.ts). The errors are runc
 // 1.1.5's own words: "container not running" (pause of a stopped or already
 // paused container), "container not paused" (resume of one that is not).
-import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
+import { ContainerDir, type ContainerRecord } from '../state/store';
 import { statusOf, type Status } from '../state/status';
 import { cgroupManagerFromPaths, type CgroupManager } from '../cgroups/manager';
 import { TsrunError } from '../errors';
+import { withLock } from '../state/lock';
 
 interface Opened {
   rec: ContainerRecord;
@@ -14,7 +15,7 @@ interface Opened {
 }
 
 function open(root: string, id: string): Opened {
-  const dir = new ContainerDir(root, checkId(id));
+  const dir = new ContainerDir(root, id);
   const rec = dir.load();
   return { rec, status: statusOf(rec, dir.fifo) };
 }
@@ -24,17 +25,21 @@ function cgroupOf(id: string, rec: ContainerRecord): CgroupManager {
   return cgroupManagerFromPaths(rec.cgroupPaths);
 }
 
-/** Freezes a running (or created) container. */
-export function pauseContainer(root: string, id: string): void {
-  const { rec, status } = open(root, id);
-  // runc pauses created containers too (only the init is there to freeze)
-  if (status !== 'running' && status !== 'created') throw new TsrunError('container not running');
-  cgroupOf(id, rec).freeze();
+/** Freezes a running (or created) container, under its lock. */
+export function pauseContainer(root: string, id: string): Promise<void> {
+  return withLock(root, id, () => {
+    const { rec, status } = open(root, id);
+    // runc pauses created containers too (only the init is there to freeze)
+    if (status !== 'running' && status !== 'created') throw new TsrunError('container not running');
+    cgroupOf(id, rec).freeze();
+  });
 }
 
-/** Thaws a paused container. */
-export function resumeContainer(root: string, id: string): void {
-  const { rec, status } = open(root, id);
-  if (status !== 'paused') throw new TsrunError('container not paused');
-  cgroupOf(id, rec).thaw();
+/** Thaws a paused container, under its lock. */
+export function resumeContainer(root: string, id: string): Promise<void> {
+  return withLock(root, id, () => {
+    const { rec, status } = open(root, id);
+    if (status !== 'paused') throw new TsrunError('container not paused');
+    cgroupOf(id, rec).thaw();
+  });
 }

@@ -3,11 +3,11 @@
 // filtered to those pids, as runc prints it.
 import { spawnSync } from 'node:child_process';
 import { cgroupManagerFromPaths } from '../cgroups/manager';
-import { ContainerDir, checkId } from '../state/store';
+import { ContainerDir } from '../state/store';
 import { TsrunError } from '../errors';
 
 export function containerPids(root: string, id: string): number[] {
-  const rec = new ContainerDir(root, checkId(id)).load();
+  const rec = new ContainerDir(root, id).load();
   if (Object.keys(rec.cgroupPaths).length === 0) return [];
   return cgroupManagerFromPaths(rec.cgroupPaths).pids();
 }

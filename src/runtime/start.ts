@@ -3,7 +3,7 @@
 // write end closes on exec, so reading to EOF tells us the exec happened;
 // "E<message>" means a startContainer hook (or the exec setup) failed.
 import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync } from 'node:fs';
-import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
+import { ContainerDir, type ContainerRecord } from '../state/store';
 import { statusOf } from '../state/status';
 import { isSameLiveProcess } from '../state/proc';
 import { runHooks } from '../hooks/run';
@@ -15,7 +15,7 @@ import { TsrunError } from '../errors';
 import { mark } from '../log/timing';
 
 export async function startContainer(root: string, id: string): Promise<void> {
-  const dir = new ContainerDir(root, checkId(id));
+  const dir = new ContainerDir(root, id);
   mark('start: modules loaded');
   await withLock(root, id, () => {
     mark('start: locked');

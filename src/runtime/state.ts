@@ -1,10 +1,10 @@
 // `state` and `list`: what each container is, derived from its process.
-import { ContainerDir, checkId, listIds } from '../state/store';
+import { ContainerDir, listIds } from '../state/store';
 import { stateDocument, statusOf } from '../state/status';
 import type { State } from '../spec/types';
 
 export function containerState(root: string, id: string): State {
-  const dir = new ContainerDir(root, checkId(id));
+  const dir = new ContainerDir(root, id);
   const rec = dir.load();
   return stateDocument(rec, statusOf(rec, dir.fifo));
 }

@@ -17,7 +17,8 @@
 //  - linux.resources.devices in --resources replace the device rules (with
 //    runc's default allow list merged in, as at create); runc ignores them.
 import { readFileSync } from 'node:fs';
-import { ContainerDir, checkId } from '../state/store';
+import { ContainerDir } from '../state/store';
+import { withLock } from '../state/lock';
 import { statusOf } from '../state/status';
 import { cgroupManagerFromPaths } from '../cgroups/manager';
 import { withDefaultDeviceRules } from '../cgroups/device-rules';
@@ -187,9 +188,16 @@ export interface UpdateOptions {
   flags?: UpdateFlags;
 }
 
-/** Applies the update; returns the resources now saved in the container's config. */
-export function updateContainer(o: UpdateOptions): Resources {
-  const dir = new ContainerDir(o.root, checkId(o.id));
+/**
+ * Applies the update under the container's lock, which serialises updates (the resources file, maybe stdin, is read
+ * inside it); returns the resources now saved in the container's config.
+ */
+export function updateContainer(o: UpdateOptions): Promise<Resources> {
+  return withLock(o.root, o.id, () => updateLocked(o));
+}
+
+function updateLocked(o: UpdateOptions): Resources {
+  const dir = new ContainerDir(o.root, o.id);
   const rec = dir.load();
   const status = statusOf(rec, dir.fifo);
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsrunError('container not running');

@@ -9,6 +9,7 @@
 import { linkSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
+import { checkId } from './store';
 import { isSameLiveProcess, readProcStat } from './proc';
 import { sleepAsync } from './sleep';
 
@@ -88,7 +89,7 @@ function tryTake(root: string, file: string): boolean {
 }
 
 export async function lockContainer(root: string, id: string, timeoutMs = 60_000): Promise<Lock> {
-  const file = path.join(root, `.lock-${id}`);
+  const file = path.join(root, `.lock-${checkId(id)}`);
   const deadline = Date.now() + timeoutMs;
   let pause = 1;
   for (;;) {

@@ -36,11 +36,20 @@ export interface ContainerRecord {
 }
 
 const ID_RE = /^[\w+\-.]+$/;
+/**
+ * The longest id: its lock, ".lock-<id>", and the name a stale lock is moved to (".stale.<pid>.<ms>" more) must
+ * each fit in one file name (NAME_MAX, 255 bytes).
+ */
+export const MAX_ID_LENGTH = 200;
 
+/** The one check between an id and a path: ContainerDir and the lock both call it. */
 export function checkId(id: string | undefined): string {
   if (id === undefined || id === '') throw new TsrunError('container id cannot be empty');
-  if (!ID_RE.test(id) || id === '.' || id === '..' || id.length > 1024) {
-    throw new TsrunError(`invalid container id "${id}": it may hold only letters, digits, "_", "+", "-" and "."`);
+  if (!ID_RE.test(id) || id === '.' || id === '..' || id.length > MAX_ID_LENGTH) {
+    const shown = id.length > 64 ? `${id.slice(0, 64)}...` : id;
+    throw new TsrunError(
+      `invalid container id "${shown}": it may hold only letters, digits, "_", "+", "-" and ".", at most ${MAX_ID_LENGTH} of them`,
+    );
   }
   return id;
 }
@@ -52,7 +61,7 @@ export class ContainerDir {
     readonly root: string,
     readonly id: string,
   ) {
-    this.dir = path.join(root, id);
+    this.dir = path.join(root, checkId(id));
   }
 
   get stateFile(): string {
@@ -190,7 +199,7 @@ export function writeAtomic(file: string, data: string): void {
 export function listIds(root: string): string[] {
   try {
     return readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && ID_RE.test(d.name) && !d.name.startsWith('.'))
+      .filter((d) => d.isDirectory() && ID_RE.test(d.name) && d.name.length <= MAX_ID_LENGTH && !d.name.startsWith('.'))
       .map((d) => d.name)
       .sort();
   } catch (e) {
