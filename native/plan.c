@@ -47,7 +47,7 @@ struct walk {
 	struct plan *p;
 	void *obj;            /* the group element being filled */
 	char ctx[64];
-	uint8_t seen[40];     /* bitmap of tags 0..319 seen in this group */
+	uint8_t seen[PLAN_TAG_LIMIT / 8]; /* bitmap of the tags seen in this group */
 };
 
 static void decode_group(struct walk *w, const uint8_t *buf, size_t len, int scope);
@@ -98,7 +98,6 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 		snprintf(sub.ctx, sizeof sub.ctx, "P_SYSCTL[%zu]", p->nsysctls);
 		sub.obj = APPEND(p->sysctls, p->nsysctls);
 		break;
-	case P_ROOT_PARENT_PRIVATE: break; /* reserved: the init always does it when needed */
 	case P_HOST_MOUNTS: p->host_mounts = str_of(r); break;
 	case P_CHROOT: p->chroot_dir = str_of(r); break;
 	case P_RLIMIT:

@@ -76,7 +76,6 @@ enum plan_tag {
 	P_HOSTNAME = 129,      /* STR */
 	P_DOMAINNAME = 130,    /* STR */
 	P_SYSCTL = 131,        /* (*) GROUP { K_PATH, K_VALUE } */
-	P_ROOT_PARENT_PRIVATE = 132, /* reserved */
 	P_HOST_MOUNTS = 133,   /* STR (create): no mount namespace. The absolute host
 	                          path of an empty directory of the runtime's own: the
 	                          rootfs is bound there (MS_REC) in the runtime's mount

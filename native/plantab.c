@@ -8,7 +8,9 @@
 #include "init.h"
 #include "plantab.h"
 
-#define T(t, k, f, s, i, r) { t, #t, k, f, s, i, r }
+/* the sizeof term is a static assertion: a char array of size -1 for a tag
+ * the decoder's seen-bitmap cannot hold (PLAN_TAG_LIMIT) does not compile */
+#define T(t, k, f, s, i, r) { (t) + 0 * sizeof(char[(t) < PLAN_TAG_LIMIT ? 1 : -1]), #t, k, f, s, i, r }
 static const struct tag_info table[] = {
 	T(MSG_PLAN, RK_GROUP, RF_NONE, SC_MSG, SC_PLAN, false),
 	T(MSG_HOOKS_DONE, RK_STR, RF_NONE, SC_MSG, 0, false),
@@ -40,7 +42,6 @@ static const struct tag_info table[] = {
 	T(P_HOSTNAME, RK_STR, RF_NONE, SC_PLAN, 0, false),
 	T(P_DOMAINNAME, RK_STR, RF_NONE, SC_PLAN, 0, false),
 	T(P_SYSCTL, RK_GROUP, RF_NONE, SC_PLAN, SC_SYSCTL, true),
-	T(P_ROOT_PARENT_PRIVATE, RK_U64, RF_BOOL, SC_PLAN, 0, false),
 	T(P_HOST_MOUNTS, RK_STR, RF_NONE, SC_PLAN, 0, false),
 	T(P_CHROOT, RK_STR, RF_NONE, SC_PLAN, 0, false),
 	T(P_RLIMIT, RK_GROUP, RF_NONE, SC_PLAN, SC_RLIMIT, true),

@@ -26,6 +26,11 @@ struct tag_info {
 	bool repeat;
 };
 
+/* Every tag is below this: the decoder keeps a bitmap of the tags seen in a
+ * group this many bits long. plantab.c fails to compile on a tag at or above it. */
+#define PLAN_TAG_LIMIT 320
+_Static_assert(PLAN_TAG_LIMIT % 8 == 0, "the seen-bitmap is whole bytes");
+
 const struct tag_info *tag_info(uint32_t tag);
 
 struct rec {

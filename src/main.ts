@@ -85,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
   const name = parsed.command.name;
   if (name === 'create' || name === 'run' || name === 'exec') {
     // before the command's modules load: see startInitEarly
-    (await import('./runtime/init-channel')).startInitEarly(Number(parsed.flags['preserve-fds'] ?? 0));
+    // create and run pass socket-activation fds on first (runtime/listen-fds.ts); exec does not, as in runc
+    const listen = name === 'exec' ? 0 : (await import('./runtime/listen-fds')).listenFdCount();
+    (await import('./runtime/init-channel')).startInitEarly(listen + Number(parsed.flags['preserve-fds'] ?? 0));
     mark('init started');
   }
   const handler = handlers[name];

@@ -24,5 +24,6 @@ export default async function exec(ctx: CommandContext): Promise<number> {
     processLabel: str(f['process-label']),
     apparmor: str(f.apparmor),
     ignorePaused: Boolean(f['ignore-paused']),
+    subCgroups: list(f.cgroup),
   });
 }

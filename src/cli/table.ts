@@ -124,7 +124,7 @@ export const commands: CommandDef[] = [
       'process-label': { type: 'string', describe: 'SELinux label for the process' },
       apparmor: { type: 'string', describe: 'AppArmor profile for the process' },
       'ignore-paused': { type: 'boolean', describe: 'exec even if the container is paused' },
-      cgroup: { type: 'string', describe: 'run in this sub-cgroup of the container ([controller:]path)' },
+      cgroup: { type: 'array', describe: 'run in this existing sub-cgroup of the container ([controller[,controller]:]path), repeatable' },
     },
   },
   {

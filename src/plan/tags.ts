@@ -34,7 +34,6 @@ export const P = {
   HOSTNAME: 129,
   DOMAINNAME: 130,
   SYSCTL: 131,
-  ROOT_PARENT_PRIVATE: 132, // reserved in plan.h: never encoded, the init decides itself
   HOST_MOUNTS: 133,
   CHROOT: 134,
   RLIMIT: 140,

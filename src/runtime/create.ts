@@ -25,6 +25,7 @@ import type { Spec } from '../spec/types';
 import { withLock } from '../state/lock';
 import { faultPoint } from './fault';
 import { mark } from '../log/timing';
+import { listenFdCount } from './listen-fds';
 
 export interface CreateOptions {
   root: string;
@@ -50,20 +51,21 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id); // before an init is spawned for nothing; ContainerDir and the lock check it too
   // Started first: tsrun-init loads while we validate and plan, then waits
   // for the plan. On any failure it is killed.
-  const channel = takeInit(o.preserveFds ?? 0);
+  const listenFds = listenFdCount();
+  const channel = takeInit(listenFds + (o.preserveFds ?? 0));
   mark('create: init spawned');
   try {
     const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: true });
     for (const w of warnings) log.warn(w);
     mark('create: bundle loaded and validated');
-    return await withLock(o.root, id, () => createLocked(o, id, spec, bundle, rootfs, channel));
+    return await withLock(o.root, id, () => createLocked({ ...o, listenFds }, id, spec, bundle, rootfs, channel));
   } catch (e) {
     channel.child.kill('SIGKILL');
     throw e;
   }
 }
 
-async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: string, rootfs: string, channel: InitChannel): Promise<Created> {
+async function createLocked(o: CreateOptions & { listenFds: number }, id: string, spec: Spec, bundle: string, rootfs: string, channel: InitChannel): Promise<Created> {
   mark('create: locked');
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
@@ -108,6 +110,7 @@ async function createLocked(o: CreateOptions, id: string, spec: Spec, bundle: st
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
+        listenFds: o.listenFds,
         consoleSocket: o.consoleSocket,
         fifoPath: dir.fifo,
         wait: o.wait,

@@ -3,12 +3,13 @@
 // filter; the rest comes from --process FILE or from the container's own
 // process, changed by the flags (runc's rules). In the foreground, tsrun-init
 // stage 0 waits for it and reports its exit status.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { buildExecPlan } from '../plan/build';
 import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
-import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { cgroupManagerFromPaths, type CgroupManager } from '../cgroups/manager';
+import { subCgroupPaths } from '../cgroups/sub-cgroup';
 import { seccompCompiler } from './seccomp';
 import { ContainerDir, writeAtomic } from '../state/store';
 import { statusOf } from '../state/status';
@@ -44,6 +45,8 @@ export interface ExecOptions {
   processLabel?: string;
   apparmor?: string;
   ignorePaused?: boolean;
+  /** --cgroup: sub-cgroups of the container's to join instead (cgroups/sub-cgroup.ts). */
+  subCgroups?: string[];
 }
 
 /** --process FILE: the whole process, validated like a config's. */
@@ -69,6 +72,26 @@ function readProcessFile(file: string): Process {
 function parseId(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new TsrunError(`--${what}: "${text}" is not a numeric id`);
   return Number(text);
+}
+
+/**
+ * --process gives the whole process; runc then drops the flags that would change it without a word. tsrun refuses
+ * them instead (no engine combines them), so that none is accepted and ignored. --tty still overrides.
+ */
+function refuseWithProcessFile(o: ExecOptions): void {
+  const given: [string, boolean][] = [
+    ['a command', o.args.length > 0],
+    ['--env', o.env.length > 0],
+    ['--cwd', o.cwd !== undefined],
+    ['--user', o.user !== undefined],
+    ['--additional-gids', o.additionalGids.length > 0],
+    ['--cap', o.caps.length > 0],
+    ['--no-new-privs', Boolean(o.noNewPrivs)],
+    ['--process-label', o.processLabel !== undefined],
+    ['--apparmor', o.apparmor !== undefined],
+  ];
+  const clash = given.filter(([, set]) => set).map(([name]) => name);
+  if (clash.length) throw new TsrunError(`exec: ${clash.join(', ')} cannot be given with --process: the process file holds the whole process`);
 }
 
 /** The container's process changed by the flags, as `runc exec` does without --process. */
@@ -112,6 +135,18 @@ export async function execProcess(o: ExecOptions): Promise<number> {
   return followExec(o, channel);
 }
 
+/** The cgroup the exec'd process joins: the container's, or the sub-cgroups --cgroup names, which must exist. */
+function joinedCgroup(paths: Record<string, string>, subCgroups: string[]): CgroupManager | undefined {
+  const joined = subCgroupPaths(paths, subCgroups);
+  if (Object.keys(joined).length === 0) return undefined;
+  if (subCgroups.length) {
+    for (const dir of new Set(Object.values(joined))) {
+      if (!existsSync(dir)) throw new TsrunError(`--cgroup ${subCgroups.join(' ')}: the sub-cgroup ${dir} does not exist`);
+    }
+  }
+  return cgroupManagerFromPaths(joined);
+}
+
 function planExec(o: ExecOptions): InitPlan {
   const dir = new ContainerDir(o.root, o.id);
   const rec = dir.load();
@@ -122,10 +157,11 @@ function planExec(o: ExecOptions): InitPlan {
     throw new TsrunError(`cannot exec in a paused container: ${o.id} (use --ignore-paused to override)`);
   }
   const spec = dir.readConfig();
+  if (o.processFile) refuseWithProcessFile(o);
   const proc = o.processFile ? readProcessFile(o.processFile) : processFromFlags(spec.process!, o);
   if (o.processFile && o.tty !== undefined) proc.terminal = o.tty;
 
-  const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
+  const cgroup = joinedCgroup(rec.cgroupPaths, o.subCgroups ?? []);
   const { plan, warnings } = buildExecPlan({
     spec,
     pid: rec.pid,

@@ -72,6 +72,65 @@ describe.skipIf(!enabled)('exec and ps', () => {
     expect(rb.stderr).toContain('cwd');
   });
 
+  it('refuses flags that --process would override', () => {
+    const p = path.join(h.dir, 'process-clash.json');
+    fs.writeFileSync(p, JSON.stringify({ args: ['true'], cwd: '/', user: { uid: 0, gid: 0 } }));
+    const r = exec('--process', p, '--cwd', '/tmp', '-e', 'A=1', id, 'echo', 'hi');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a command, --env, --cwd cannot be given with --process');
+  });
+
+  it('--cgroup joins an existing sub-cgroup of the container, and refuses a missing or escaping one', () => {
+    const paths: Record<string, string> = JSON.parse(fs.readFileSync(path.join(h.root, id, 'state.json'), 'utf8')).cgroupPaths;
+    const made: string[] = [];
+    try {
+      for (const dir of new Set(Object.values(paths))) {
+        fs.mkdirSync(path.join(dir, 'sub'));
+        made.push(path.join(dir, 'sub'));
+        // a new v1 cpuset cgroup has no CPUs nor memory nodes until given its parent's
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+          if (fs.existsSync(path.join(dir, f)) && !fs.existsSync(path.join(dir, 'cgroup.controllers'))) {
+            fs.writeFileSync(path.join(dir, 'sub', f), fs.readFileSync(path.join(dir, f)));
+          }
+        }
+      }
+      const r = exec('--cgroup', 'sub', id, 'sh', '-c', 'cat /proc/self/cgroup');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      // in the container's cgroup namespace, the sub-cgroup is /sub in every hierarchy
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((l) => !l.endsWith(':/sub'))).toEqual([]);
+      if (paths.memory) {
+        // one controller only: memory in the sub-cgroup, the rest in the container's own
+        const one = exec('--cgroup', 'memory:sub', id, 'cat', '/proc/self/cgroup');
+        expect(one.code).toBe(0);
+        expect(one.stdout).toMatch(/:memory:\/sub$/m);
+        expect(one.stdout).toMatch(/:pids:\/$/m);
+      }
+      const missing = exec('--cgroup', 'nope', id, 'true');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/--cgroup nope: the sub-cgroup .*\/nope does not exist/);
+      const escape = exec('--cgroup', '../../x', id, 'true');
+      expect(escape.code).toBe(1);
+      expect(escape.stderr).toContain('may not leave the container\'s cgroup');
+      const unknown = exec('--cgroup', 'bogus:sub', id, 'true');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('the container has no "bogus" cgroup');
+    } finally {
+      for (const d of made) {
+        for (let i = 0; i < 50; i++) {
+          try {
+            fs.rmdirSync(d);
+            break;
+          } catch {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // the exec'd process is still leaving it
+          }
+        }
+      }
+    }
+  });
+
   it('detaches with -d and writes --pid-file; ps lists the processes', () => {
     const pidFile = path.join(h.dir, 'exec.pid');
     const r = exec('-d', '--pid-file', pidFile, id, 'sleep', '500');

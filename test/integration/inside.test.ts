@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, leftovers, rootAvailable } from '../helpers/harness';
+import { spawnSync } from 'node:child_process';
+import { Harness, leftovers, rootAvailable, TSRUN } from '../helpers/harness';
 
 const enabled = rootAvailable();
 
@@ -196,6 +197,34 @@ describe.skipIf(!enabled)('inside the container', () => {
     } finally {
       fs.closeSync(fd3);
       fs.closeSync(fd4);
+    }
+  });
+
+  it('passes socket-activation fds (LISTEN_FDS for its own pid) first, then --preserve-fds; LISTEN_PID=1 inside', () => {
+    const b = h.bundle((c) => (c.process.args = ['sh', '-c', 'echo "$LISTEN_FDS $LISTEN_PID"; cat <&3; cat <&4; ls /proc/self/fd | sort -n | tr "\\n" " "']));
+    const files = ['listen', 'preserved'].map((n) => {
+      const f = path.join(h.dir, `fd-${n}`);
+      fs.writeFileSync(f, `${n}\n`);
+      return fs.openSync(f, 'r');
+    });
+    try {
+      // LISTEN_PID must name the runtime itself: a shell sets it to its own pid, then execs tsrun
+      const id = h.id('listen');
+      const script = `export LISTEN_FDS=1 LISTEN_PID=$$; exec "$0" --root "$1" run --preserve-fds 1 --bundle "$2" "$3"`;
+      const r = spawnSync('sh', ['-c', script, TSRUN, h.root, b, id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', ...files], timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('1 1\nlisten\npreserved\n0 1 2 3 4 5 ');
+      // LISTEN_FDS meant for another process: not passed on, and not set inside
+      const other = h.id('listen');
+      const r2 = spawnSync('sh', ['-c', `export LISTEN_FDS=1 LISTEN_PID=1; exec "$0" --root "$1" run --bundle "$2" "$3"`, TSRUN, h.root, b, other], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', ...files],
+        timeout: 60_000,
+      });
+      expect(r2.stdout.split('\n')[0]).toBe(' ');
+      expect(r2.stdout).not.toContain('listen');
+    } finally {
+      for (const fd of files) fs.closeSync(fd);
     }
   });
 
