@@ -104,23 +104,22 @@ export interface OomWatchOptions {
  * when the cgroup enters under_oom with the killer disabled). Returns stop().
  */
 export function pollOom(count: () => U64, onOom: () => void, opts: OomWatchOptions = {}, underOom?: () => boolean): () => void {
-  let last = safe(count);
+  // the first read throws: a counter that cannot be read cannot be watched (the caller says so)
+  let last = Number(toBig(count()));
   let wasUnder = underOom?.() ?? false;
   const timer = setInterval(() => {
-    const now = safe(count);
+    let now: number;
+    let under: boolean;
+    try {
+      now = Number(toBig(count()));
+      under = underOom?.() ?? false;
+    } catch {
+      return; // the cgroup is going away with the container; what was counted stands
+    }
     for (let i = last; i < now; i++) onOom();
     last = now > last ? now : last;
-    const under = underOom?.() ?? false;
     if (under && !wasUnder) onOom();
     wasUnder = under;
   }, opts.intervalMs ?? 200);
   return () => clearInterval(timer);
-}
-
-function safe(count: () => U64): number {
-  try {
-    return Number(toBig(count()));
-  } catch {
-    return 0;
-  }
 }

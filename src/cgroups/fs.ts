@@ -1,5 +1,5 @@
 // The small filesystem interface everything under src/cgroups goes through, so
-// that unit tests can run against an in-memory fake (fake-fs.ts) without root.
+// that unit tests can run against an in-memory fake (test/helpers/fake-cgroup-fs.ts) without root.
 // Errors are Node's errno errors (err.code = 'ENOENT', 'EBUSY', ...), from the
 // real and the fake implementation alike.
 

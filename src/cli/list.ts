@@ -1,5 +1,6 @@
 import { listContainers } from '../runtime/state';
 import type { CommandContext } from './context';
+import { log } from '../log/logger';
 import { writeOut } from './output';
 
 function table(rows: string[][]): string {
@@ -8,7 +9,7 @@ function table(rows: string[][]): string {
 }
 
 export default function list(ctx: CommandContext): number {
-  const states = listContainers(ctx.root);
+  const states = listContainers(ctx.root, (id, message) => log.error(`list: container ${id}: ${message}`));
   if (ctx.flags.quiet) {
     writeOut(states.map((s) => s.id + '\n').join(''));
   } else if (ctx.flags.format === 'json') {

@@ -1,5 +1,6 @@
 // Host facts: everything the planner needs to know about the machine, gathered in one place so that the
 // planner itself stays a pure function. readHostFacts() reads the real host; tests build HostFacts by hand.
+import { TsrunError } from '../errors';
 import { type Stats as FsStats, closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -54,7 +55,7 @@ export interface HostFacts {
 /** CapBnd from /proc/self/status text. */
 export function parseCapBnd(status: string): bigint {
   const m = /^CapBnd:\s*([0-9a-fA-F]+)\s*$/m.exec(status);
-  if (!m) throw new Error('no CapBnd line in /proc/self/status');
+  if (!m) throw new TsrunError('/proc/self/status has no CapBnd line: the capability bounding set is unknown');
   return BigInt('0x' + m[1]);
 }
 
@@ -135,6 +136,15 @@ function readText(p: string): string | undefined {
   }
 }
 
+/** A host file the runtime cannot plan without: unreadable is an error, never a guess. */
+function readRequired(p: string, why: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (e) {
+    throw new TsrunError(`read ${p} (${why}): ${(e as Error).message}`);
+  }
+}
+
 function statKind(st: FsStats): HostStat['kind'] {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
@@ -183,14 +193,18 @@ const MAX_ROOTFS_READ = 4 << 20;
 /** Reads the facts of this host; rootfs (absolute) is the container's, for readRootfsFile. */
 export function readHostFacts(rootfs?: string): HostFacts {
   const capLastCap = Number((readText('/proc/sys/kernel/cap_last_cap') ?? '40').trim());
-  const boundingSet = parseCapBnd(readText('/proc/self/status') ?? 'CapBnd: 0\n');
-  const uidMap = (readText('/proc/self/uid_map') ?? '').trim().split(/\s+/);
+  const boundingSet = parseCapBnd(readRequired('/proc/self/status', 'the capability bounding set'));
+  // no uid_map: a kernel without user namespaces, so not in one
+  const uidMap = (readText('/proc/self/uid_map') ?? '0 0 4294967295').trim().split(/\s+/);
   const inUserNs = !(uidMap.length === 3 && uidMap[0] === '0' && uidMap[1] === '0' && uidMap[2] === '4294967295');
   const apparmorEnabled =
     (readText('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y' &&
     existsSync('/sys/kernel/security/apparmor');
   const selinuxEnabled = existsSync('/sys/fs/selinux/enforce');
-  const cgroup = parseCgroupFacts(readText('/proc/self/mountinfo') ?? '', readText('/proc/self/cgroup') ?? '');
+  const cgroup = parseCgroupFacts(
+    readRequired('/proc/self/mountinfo', 'the cgroup mounts'),
+    readRequired('/proc/self/cgroup', "the runtime's own cgroups"),
+  );
   return {
     capLastCap: Number.isInteger(capLastCap) ? capLastCap : 40,
     boundingSet,

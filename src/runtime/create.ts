@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
 import { readProcStat } from '../state/proc';
 import { runHooks } from '../hooks/run';
-import { InitChannel, takeInit, u64 } from './init-channel';
+import { InitChannel, takeInit } from './init-channel';
 import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
 import { TsrunError } from '../errors';
@@ -25,6 +25,7 @@ import type { Spec } from '../spec/types';
 import { withLock } from '../state/lock';
 import { faultPoint } from './fault';
 import { mark } from '../log/timing';
+import { exitNote, followInit } from './init-messages';
 import { listenFdCount } from './listen-fds';
 
 export interface CreateOptions {
@@ -136,7 +137,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     }
 
     channel.send(Msg.PLAN, encodePlanBody(plan));
-    await followInit(channel, dir, record, spec);
+    await followCreate(channel, dir, record, spec);
     mark('create: init ready');
     faultPoint('create:ready');
 
@@ -158,23 +159,16 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
 }
 
 /** Reads the init's messages until it is ready, answering the hook point. */
-async function followInit(channel: InitChannel, dir: ContainerDir, record: ContainerRecord, spec: Spec): Promise<void> {
-  for (;;) {
-    const m = await channel.next();
-    if (m === null) {
-      const exit = channel.stage0Exit;
-      const how = exit ? (exit.signal ? ` (killed by ${exit.signal})` : ` (exit status ${exit.code})`) : '';
-      throw new TsrunError(`container init exited before it was ready${how}`);
-    }
-    switch (m.tag) {
-      case Msg.PID: {
-        record.pid = u64(m.payload);
+async function followCreate(channel: InitChannel, dir: ContainerDir, record: ContainerRecord, spec: Spec): Promise<void> {
+  await followInit(channel, {
+    on: {
+      pid: ({ pid }) => {
+        record.pid = pid;
         record.pidStartTime = readProcStat(record.pid)?.startTime;
         dir.write(record);
         faultPoint('create:pid-recorded');
-        break;
-      }
-      case Msg.HOOKS: {
+      },
+      hooks: () => {
         // the environment is created by now (lifecycle step 2): the hooks
         // of create see "created", as the runtime-tools suite expects
         const state = hookState(record, 'created');
@@ -182,17 +176,9 @@ async function followInit(channel: InitChannel, dir: ContainerDir, record: Conta
         runHooks('createRuntime', spec.hooks?.createRuntime, state);
         faultPoint('create:hooks-ran');
         channel.send(Msg.HOOKS_DONE, JSON.stringify(state));
-        break;
-      }
-      case Msg.WARN:
-        log.warn(m.payload.toString('utf8'));
-        break;
-      case Msg.ERROR:
-        throw new TsrunError(m.payload.toString('utf8'));
-      case Msg.READY:
-        return;
-      default:
-        throw new TsrunError(`container init sent an unexpected message (tag ${m.tag})`);
-    }
-  }
+      },
+      ready: () => true,
+    },
+    closed: () => new TsrunError(`container init exited before it was ready${exitNote(channel)}`),
+  });
 }

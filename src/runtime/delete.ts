@@ -24,11 +24,12 @@ function deleteLocked(root: string, id: string, force: boolean): void {
     }
     throw new TsrunError(`container ${id} does not exist`);
   }
-  const status = statusOf(rec, dir.fifo);
   // runtime.md#delete: deleting a container that is not stopped MUST fail and
-  // change nothing; a created one too (runc kills it). --force kills first.
-  if (!force && status !== 'stopped') {
-    throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status} (use --force to kill it first)`);
+  // change nothing; a created one too (runc kills it). --force kills first,
+  // whatever the status (even one that cannot be read).
+  if (!force) {
+    const status = statusOf(rec, dir.fifo);
+    if (status !== 'stopped') throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status} (use --force to kill it first)`);
   }
   for (const p of destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
 }

@@ -17,7 +17,8 @@ import { validateProcess } from '../spec/validate';
 import { checkProcessDocument } from '../spec/checks';
 import { parseJson, describeJsonError } from '../spec/json';
 import { formatProblem } from '../spec/problem';
-import { InitChannel, takeInit, u64 } from './init-channel';
+import { InitChannel, takeInit } from './init-channel';
+import { followInit } from './init-messages';
 import type { InitPlan } from '../plan/types';
 import { exitCodeOf } from './run';
 import { faultPoint } from './fault';
@@ -180,35 +181,26 @@ async function followExec(o: ExecOptions, channel: InitChannel): Promise<number>
   let pid = 0;
   const stopForwarding = o.detach ? () => undefined : forwardSignals(() => pid);
   try {
-    for (;;) {
-      const m = await channel.next();
-      if (m === null) {
-        if (pid > 0 && !o.detach) throw new TsrunError(`lost track of the exec'd process ${pid} of container ${o.id}`);
-        throw new TsrunError(`exec in container ${o.id}: tsrun-init exited before the process started`);
-      }
-      switch (m.tag) {
-        case Msg.PID:
-          pid = u64(m.payload);
+    const last = await followInit(channel, {
+      on: {
+        pid: (e) => {
+          pid = e.pid;
           if (o.pidFile) writeAtomic(o.pidFile, String(pid));
           faultPoint('exec:pid');
-          break;
-        case Msg.WARN:
-          log.warn(m.payload.toString('utf8'));
-          break;
-        case Msg.ERROR:
-          throw new TsrunError(m.payload.toString('utf8'));
-        case Msg.READY:
-          if (o.detach) {
-            channel.detach();
-            return 0;
-          }
-          break;
-        case Msg.EXIT:
-          return exitCodeOf(u64(m.payload));
-        default:
-          break;
-      }
-    }
+        },
+        ready: () => {
+          if (!o.detach) return;
+          channel.detach();
+          return true;
+        },
+        exit: () => true,
+      },
+      closed: () =>
+        pid > 0 && !o.detach
+          ? new TsrunError(`lost track of the exec'd process ${pid} of container ${o.id}`)
+          : new TsrunError(`exec in container ${o.id}: tsrun-init exited before the process started`),
+    });
+    return last?.kind === 'exit' ? exitCodeOf(last.status) : 0;
   } catch (e) {
     channel.child.kill('SIGKILL');
     sendSignal(pid, 'SIGKILL');

@@ -86,10 +86,6 @@ export class InitChannel {
   }
 }
 
-export function u64(payload: Buffer): number {
-  return Number(payload.readBigUInt64LE(0));
-}
-
 let early: { channel: InitChannel; preserveFds: number } | undefined;
 
 /**

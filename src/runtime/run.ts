@@ -5,10 +5,8 @@
 import { createContainer, type CreateOptions } from './create';
 import { releaseInit, afterStart } from './start';
 import { deleteContainer } from './delete';
-import { Msg } from '../plan/tags';
-import { u64 } from './init-channel';
 import { TsrunError } from '../errors';
-import { log } from '../log/logger';
+import { followInit } from './init-messages';
 import { withLock } from '../state/lock';
 import { forwardSignals } from './signals';
 import { mark } from '../log/timing';
@@ -39,13 +37,17 @@ export async function runContainer(o: CreateOptions & { detach?: boolean; keep?:
     });
     mark('run: started');
     let status: number | undefined;
-    for (;;) {
-      const m = await channel.next();
-      if (m === null) break;
-      if (m.tag === Msg.EXIT) status = u64(m.payload);
-      else if (m.tag === Msg.WARN) log.warn(m.payload.toString('utf8'));
-      else if (m.tag === Msg.ERROR) log.error(m.payload.toString('utf8'));
-    }
+    // after start an error of the process is followed by its exit status: log it and wait for that
+    await followInit(channel, {
+      on: {
+        started: () => undefined,
+        exit: (e) => {
+          status = e.status;
+        },
+      },
+      errors: 'log',
+      closed: () => undefined,
+    });
     mark('run: container exited');
     if (status === undefined) throw new TsrunError(`lost track of the process of container ${record.id}`);
     code = exitCodeOf(status);

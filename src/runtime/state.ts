@@ -9,16 +9,20 @@ export function containerState(root: string, id: string): State {
   return stateDocument(rec, statusOf(rec, dir.fifo));
 }
 
-/** Every container under root; directories without a readable state are skipped. */
-export function listContainers(root: string): State[] {
+/**
+ * Every container under root. A directory whose state cannot be read (corrupt, unreadable, a freezer that cannot
+ * be read) is reported through onError, as runc reports it on stderr, and the others are still listed. A directory
+ * with no state file yet is a container still being created: not listed.
+ */
+export function listContainers(root: string, onError: (id: string, message: string) => void = () => undefined): State[] {
   const out: State[] = [];
   for (const id of listIds(root)) {
     const dir = new ContainerDir(root, id);
     try {
       const rec = dir.read();
       if (rec) out.push(stateDocument(rec, statusOf(rec, dir.fifo)));
-    } catch {
-      // a corrupt or half-written state: not a container to list
+    } catch (e) {
+      onError(id, (e as Error).message);
     }
   }
   return out;

@@ -6,6 +6,7 @@ import type { ContainerRecord } from './store';
 import { isSameLiveProcess, readProcStat, type ProcStat } from './proc';
 import type { State } from '../spec/types';
 import { isFrozenAt } from '../cgroups/frozen';
+import { TsrunError } from '../errors';
 
 export type Status = State['status'];
 
@@ -27,11 +28,12 @@ export function deriveStatus(rec: ContainerRecord, facts: StatusFacts): Status {
   return 'running';
 }
 
+/** A cgroup without a freezer (or gone) is not frozen; a freezer that cannot be read is an error, not "running". */
 function frozenOnHost(rec: ContainerRecord): boolean {
   try {
     return isFrozenAt(rec.cgroupPaths);
-  } catch {
-    return false; // no freezer: it cannot be paused
+  } catch (e) {
+    throw new TsrunError(`container ${rec.id}: cannot tell whether it is paused: ${(e as Error).message}`);
   }
 }
 

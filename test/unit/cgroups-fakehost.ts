@@ -3,7 +3,7 @@
 // hooks that play the kernel where the code relies on it.
 
 import { DeviceEmulator } from '../../src/cgroups/device-rules';
-import { FakeFs } from '../../src/cgroups/fake-fs';
+import { FakeFs } from '../helpers/fake-cgroup-fs';
 import { errnoError } from '../../src/cgroups/fs';
 
 export const HYBRID_MOUNTINFO = `\

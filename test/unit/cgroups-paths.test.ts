@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detect, parseMountinfo, parseProcCgroup } from '../../src/cgroups/detect';
-import { FakeFs } from '../../src/cgroups/fake-fs';
+import { FakeFs } from '../helpers/fake-cgroup-fs';
 import { cgroupManager, cgroupManagerFromPaths } from '../../src/cgroups/manager';
 import { cleanCgroupsPath, resolvePaths } from '../../src/cgroups/paths';
 import { fakeHybridHost, fakeV2Host } from './cgroups-fakehost';

@@ -4,6 +4,7 @@
 // limits (memory.kmem[.tcp].limit_in_bytes) where the kernel still has them.
 // Limit and memsw are written in the order the kernel accepts (memsw >= limit).
 
+import { readOomKill } from '../oom-counter';
 import { TsrunError } from '../../errors';
 import type { Memory } from '../../spec/types';
 import type { MemoryEntry, Stats } from '../stats';
@@ -108,10 +109,9 @@ export function memoryStats(c: CtlCtx, s: Stats): void {
   s.memory.kernelTCP = entry(c, 'memory.kmem.tcp', true);
 }
 
-/** The oom_kill counter of memory.oom_control (0 on kernels without it). */
+/** The oom_kill counter of memory.oom_control; a counter that cannot be read is an error, never 0. */
 export function oomKillCount(c: CtlCtx): U64 {
-  const t = tryRead(c.fs, `${c.dir}/memory.oom_control`);
-  return t === undefined ? 0 : parseFlatKeyed(t).oom_kill ?? 0;
+  return readOomKill(c.fs, `${c.dir}/memory.oom_control`);
 }
 
 /** memory.oom_control's under_oom: tasks are stuck because the OOM killer is disabled. */

@@ -4,6 +4,7 @@
 // no kernel memory limits and is always hierarchical; asking for those is an
 // error (the neutral values -1 / false / true are accepted).
 
+import { readOomKill } from '../oom-counter';
 import { TsrunError } from '../../errors';
 import type { Memory } from '../../spec/types';
 import type { MemoryEntry, Stats } from '../stats';
@@ -108,8 +109,7 @@ export function memoryStatsV2(c: CtlCtx, s: Stats): void {
   s.memory.swap = swap;
 }
 
-/** memory.events' oom_kill counter. */
+/** memory.events' oom_kill counter; a counter that cannot be read is an error, never 0. */
 export function oomKillCountV2(c: CtlCtx): U64 {
-  const t = tryRead(c.fs, `${c.dir}/memory.events`);
-  return t === undefined ? 0 : parseFlatKeyed(t).oom_kill ?? 0;
+  return readOomKill(c.fs, `${c.dir}/memory.events`);
 }

@@ -3,7 +3,7 @@
 // cgroup with child cgroups or with processes fails with EBUSY, and hooks let a
 // test play the kernel (reject a value, keep devices.list, fill a new cgroup).
 
-import { CgroupFs, errnoError } from './fs';
+import { CgroupFs, errnoError } from '../../src/cgroups/fs';
 
 export type WriteHook = (path: string, data: string, fs: FakeFs) => string | void;
 
