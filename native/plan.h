@@ -60,8 +60,9 @@ enum plan_tag {
 	P_UID_MAP = 112,       /* STR: uid_map contents, "inside outside count\n"... */
 	P_GID_MAP = 113,       /* STR: gid_map contents */
 	P_TIMENS_OFFSETS = 114,/* STR: timens_offsets contents, "monotonic S NS\n"... */
-	P_CGROUP_PROCS = 115,  /* (*) STR: cgroup.procs files; stage 0 writes the
-	                          child's pid into each before letting it run */
+	P_CGROUP_PROCS = 115,  /* (*) STR: cgroup.procs files the child joins before
+	                          it runs; how (tasks "0", clone3 into, or a pid
+	                          written by stage 0) is cgjoin.c's choice */
 
 	/* root filesystem, in the child, in this order */
 	P_ROOTFS = 120,        /* STR: absolute host path of the rootfs */

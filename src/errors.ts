@@ -1,5 +1,6 @@
 // One error type for everything tsrun reports to its user: a message that
 // says what failed and where, and exit status 1.
+import { errnoText } from './errno';
 
 export class TsrunError extends Error {
   readonly exitCode: number;
@@ -21,22 +22,6 @@ export function sysError(what: string, err: unknown): TsrunError {
   return new TsrunError(`${what}: ${reason}`, { cause: err });
 }
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EEXIST: 'file exists',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOTDIR: 'not a directory',
-  EISDIR: 'is a directory',
-  EBUSY: 'device or resource busy',
-  EINVAL: 'invalid argument',
-  ESRCH: 'no such process',
-  ENOSPC: 'no space left on device',
-  EROFS: 'read-only file system',
-  ELOOP: 'too many levels of symbolic links',
-  ENXIO: 'no such device or address',
-};
-
 export function describeErrno(e: NodeJS.ErrnoException): string {
-  return (e.code && ERRNO_TEXT[e.code]) || e.message;
+  return (e.code && errnoText(e.code)) || e.message;
 }

@@ -1,6 +1,6 @@
 // Entry point: parse the command line (fast path first), configure logging,
-// and run one command. Command modules are required lazily, so a call pays
-// only for what it uses.
+// and run one command. Command modules load by import() when their command
+// runs, so a call pays only for what it uses.
 import { writeOut } from './cli/output';
 import { fastParse, type Parsed } from './cli/fastparse';
 import { globalFlags } from './cli/table';

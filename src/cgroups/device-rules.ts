@@ -70,7 +70,7 @@ export function accessString(bits: number): string {
 }
 
 /** Validate the spec's rules and give them one shape. A missing access means "rwm". */
-export function normalizeRules(rules: DeviceCgroup[], base = 'linux.resources.devices'): DeviceRule[] {
+export function normalizeRules(rules: DeviceCgroup[], base = '$.linux.resources.devices'): DeviceRule[] {
   return rules.map((d, i) => {
     const where = `${base}[${i}]`;
     const type = d.type === undefined || d.type === '' ? 'a' : d.type;
@@ -106,7 +106,7 @@ export class DeviceEmulator {
   defaultAllow = false;
   readonly exceptions = new Map<string, Exception>();
 
-  static fromRules(rules: DeviceRule[], base = 'linux.resources.devices'): DeviceEmulator {
+  static fromRules(rules: DeviceRule[], base = '$.linux.resources.devices'): DeviceEmulator {
     const e = new DeviceEmulator();
     rules.forEach((r, i) => e.apply(r, `${base}[${i}]`));
     return e;

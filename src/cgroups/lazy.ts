@@ -31,7 +31,6 @@ const importers: { [K in Name]: () => Promise<Modules[K]> } = {
   v2Memory: () => import('./v2/memory'),
 };
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 export const load: { [K in Name]: () => Modules[K] } = {
   manager: () => (cache.manager ??= require('./manager') as Modules['manager']),
   v1Resources: () => (cache.v1Resources ??= require('./v1/resources') as Modules['v1Resources']),
@@ -41,7 +40,6 @@ export const load: { [K in Name]: () => Modules[K] } = {
   v1Memory: () => (cache.v1Memory ??= require('./v1/memory') as Modules['v1Memory']),
   v2Memory: () => (cache.v2Memory ??= require('./v2/memory') as Modules['v2Memory']),
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Brings the named modules in with import(), for the synchronous loaders above. */
 export async function preload(...names: Name[]): Promise<void> {

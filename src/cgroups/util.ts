@@ -14,9 +14,9 @@ export interface CtlCtx {
   update: boolean;
 }
 
-/** "linux.resources." + rest: the JSON path of a resource field, for error messages. */
+/** "$.linux.resources." + rest: the JSON path of a resource field, in the form of the config checks. */
 export function field(rest: string): string {
-  return `linux.resources.${rest}`;
+  return `$.linux.resources.${rest}`;
 }
 
 export function errCode(e: unknown): string | undefined {
@@ -52,21 +52,9 @@ export function cgWrite(
   }
 }
 
-/** Errors cgroup files give that errors.ts does not word. */
-const MORE_ERRNO_TEXT: Record<string, string> = {
-  ENOTSUP: 'operation not supported',
-  EOPNOTSUPP: 'operation not supported',
-  ENODEV: 'no such device',
-  ERANGE: 'numerical result out of range',
-  E2BIG: 'argument list too long',
-  EAGAIN: 'resource temporarily unavailable',
-};
-
 /** "invalid argument", "no such device"...: the reason part of an error message. */
 export function reasonOf(e: unknown): string {
-  const code = errCode(e);
-  if (code && MORE_ERRNO_TEXT[code]) return MORE_ERRNO_TEXT[code];
-  return code ? describeErrno(e as NodeJS.ErrnoException) : String((e as Error)?.message ?? e);
+  return errCode(e) ? describeErrno(e as NodeJS.ErrnoException) : String((e as Error)?.message ?? e);
 }
 
 export function writeError(fieldName: string, data: string, path: string, e: unknown): TsrunError {

@@ -52,7 +52,6 @@ export function splitPassThrough(argv: string[]): { head: string[]; rest: string
 /** Parses argv with yargs. Returns null when yargs handled it (help). */
 export function yargsParse(fullArgv: string[]): Parsed | null {
   const { head: argv, rest } = splitPassThrough(fullArgv);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yargs = require('yargs/yargs') as typeof import('yargs/yargs');
   let result: Parsed | null = null;
   let failure: string | undefined;

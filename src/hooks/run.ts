@@ -24,7 +24,6 @@ export function runHook(name: HookName, index: number, hook: Hook, state: State)
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const where = `${name} hook #${index} (${hook.path})`;
   // required here: most containers have no hooks, and most commands run none
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const res = spawnSync(hook.path, args.slice(1), {
     argv0: args[0],

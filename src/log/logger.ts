@@ -36,7 +36,6 @@ function quote(s: string): string {
 
 function json(): { [k in Level]: (msg: string) => void } {
   if (!jsonLogger) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pino = require('pino') as typeof import('pino');
     const dest = pino.destination({ dest: config.file!, sync: true, append: true, mkdir: false });
     const logger = pino(

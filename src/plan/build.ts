@@ -2,7 +2,8 @@
 import type { Process, Spec } from '../spec/types';
 import { emptyPlan, type InitPlan } from './types';
 import type { HostFacts } from './host';
-import { planError, noNul, type PlanContext } from './util';
+import { invariant, planError, noNul, type PlanContext } from './util';
+import { TsrunError } from '../errors';
 import { namespaceMap, planNamespaces, planExecNamespaces, planIdMapsAndTime } from './namespaces';
 import { planMounts, devIsBindMounted } from './mounts';
 import { planDevices } from './devices';
@@ -16,7 +17,7 @@ import {
   type SeccompCompiler,
 } from './linux';
 
-export interface CreateOptions {
+export interface CreatePlanOptions {
   noPivot?: boolean;
   /**
    * An empty directory of the runtime's (absolute, resolved): for a config without a mount namespace the rootfs
@@ -40,7 +41,7 @@ export interface CreatePlanInput {
   bundle: string;
   /** Absolute host path of the rootfs. */
   rootfs: string;
-  opts: CreateOptions;
+  opts: CreatePlanOptions;
   host: HostFacts;
   /** cgroup.procs files the container joins (from the cgroup driver). */
   cgroupProcs: string[];
@@ -49,7 +50,7 @@ export interface CreatePlanInput {
   idmapUserns?: (maps: { uidMap: string; gidMap: string }) => string;
 }
 
-export interface ExecOptions {
+export interface ExecPlanOptions {
   noNewKeyring?: boolean;
   preserveFds?: number;
   listenFds?: number;
@@ -65,7 +66,7 @@ export interface ExecPlanInput {
   pid: number;
   /** The process to run in the container. */
   process: Process;
-  opts: ExecOptions;
+  opts: ExecPlanOptions;
   host: HostFacts;
   /** cgroup.procs files the process joins (the container's cgroups, or a sub-cgroup). */
   cgroupProcs: string[];
@@ -87,15 +88,15 @@ function refuseUnsupported(spec: Spec): void {
   }
 }
 
-function checkPreserveFds(where: string, n: number | undefined): number {
+function checkPreserveFds(flag: string, n: number | undefined): number {
   if (n === undefined) return 0;
-  if (!Number.isInteger(n) || n < 0) throw planError(where, `must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new TsrunError(`${flag}: must be a non-negative integer, got ${n}`);
   return n;
 }
 
 /** Socket activation and --preserve-fds: runc passes LISTEN_FDS fds first, then the preserved ones. */
 function applyExtraFds(plan: InitPlan, opts: { preserveFds?: number; listenFds?: number }): void {
-  const listen = checkPreserveFds('listenFds', opts.listenFds);
+  const listen = checkPreserveFds('LISTEN_FDS', opts.listenFds);
   const preserve = checkPreserveFds('--preserve-fds', opts.preserveFds);
   if (listen > 0) plan.env.push(`LISTEN_FDS=${listen}`, 'LISTEN_PID=1');
   if (listen + preserve > 0) plan.preserveFds = listen + preserve;
@@ -108,7 +109,7 @@ function keyringName(opts: { noNewKeyring?: boolean; id: string }): string | und
 function containerPaths(where: string, paths: string[] | undefined): string[] {
   return (paths ?? []).map((p, i) => {
     noNul(`${where}[${i}]`, p);
-    if (!p.startsWith('/')) throw planError(`${where}[${i}]`, `must be an absolute path, got "${p}"`);
+    invariant(p.startsWith('/'), `${where}[${i}]`, `not an absolute path: "${p}"`);
     return p;
   });
 }
@@ -120,13 +121,11 @@ function containerPaths(where: string, paths: string[] | undefined): string[] {
  * there; "/" and the rootfs's own mount keep their propagation. Delete unmounts the whole tree. --no-pivot changes
  * nothing: the root switch is a chroot already (runc would move the rootfs onto the host's "/").
  */
-function planHostMounts(plan: InitPlan, spec: Spec, ns: Map<string, string>, opts: CreateOptions): void {
+function planHostMounts(plan: InitPlan, spec: Spec, ns: Map<string, string>, opts: CreatePlanOptions): void {
   const mp = opts.hostMountPoint;
-  if (mp === undefined) throw planError('linux.namespaces', 'without a mount namespace the runtime must give a mount point for the rootfs');
-  noNul('hostMountPoint', mp);
-  if (!mp.startsWith('/') || mp === '/' || mp.split('/').some((part) => part === '..' || part === '.')) {
-    throw planError('hostMountPoint', `must be an absolute, resolved path below "/", got "${mp}"`);
-  }
+  invariant(mp !== undefined, 'hostMountPoint', 'a config without a mount namespace needs the runtime\'s mount point for the rootfs');
+  const resolved = mp.startsWith('/') && mp !== '/' && !mp.includes('\0') && !mp.split('/').some((part) => part === '..' || part === '.');
+  invariant(resolved, 'hostMountPoint', `not an absolute, resolved path below "/": "${mp}"`);
   plan.hostMounts = mp;
   plan.rootfsPropagation = planRootfsPropagation(spec, false);
 }
@@ -135,8 +134,8 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   const { spec, opts } = input;
   const ctx: PlanContext = { host: input.host, warnings: [] };
   refuseUnsupported(spec);
-  if (!spec.process) throw planError('process', 'is required to create a container');
-  if (!input.rootfs.startsWith('/')) throw planError('root.path', `the rootfs must be resolved to an absolute path, got "${input.rootfs}"`);
+  invariant(spec.process, 'process', 'absent at create');
+  invariant(input.rootfs.startsWith('/'), 'root.path', `the rootfs is not resolved to an absolute path: "${input.rootfs}"`);
 
   const plan = emptyPlan(1);
   const ns = namespaceMap(spec);
@@ -145,7 +144,7 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
     throw planError('linux.namespaces', 'a user namespace needs a mount namespace too (type "mount")');
   }
   Object.assign(plan, planNamespaces(ns), planIdMapsAndTime(spec, ns, ctx));
-  plan.cgroupProcs = input.cgroupProcs.map((p, i) => noNul(`cgroupProcs[${i}]`, p));
+  plan.cgroupProcs = input.cgroupProcs;
   if (opts.wait) plan.wait = true;
 
   // Root filesystem.
@@ -173,11 +172,11 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
 
   // Host and domain names, sysctls.
   if (spec.hostname !== undefined && spec.hostname !== '') {
-    if (!ns.has('uts')) throw planError('hostname', 'cannot be set without a UTS namespace');
+    invariant(ns.has('uts'), 'hostname', 'set without a UTS namespace');
     plan.hostname = noNul('hostname', spec.hostname);
   }
   if (spec.domainname !== undefined && spec.domainname !== '') {
-    if (!ns.has('uts')) throw planError('domainname', 'cannot be set without a UTS namespace');
+    invariant(ns.has('uts'), 'domainname', 'set without a UTS namespace');
     plan.domainname = noNul('domainname', spec.domainname);
   }
   plan.sysctls = planSysctls(spec, ns);
@@ -214,7 +213,7 @@ function applyContainerWide(
 export function buildExecPlan(input: ExecPlanInput): PlanResult {
   const { spec, opts } = input;
   const ctx: PlanContext = { host: input.host, warnings: [] };
-  if (!Number.isInteger(input.pid) || input.pid <= 0) throw planError('pid', `not a process id: ${input.pid}`);
+  invariant(Number.isInteger(input.pid) && input.pid > 0, 'pid', `not a process id: ${input.pid}`);
   const plan = emptyPlan(2);
   const ns = namespaceMap(spec);
   Object.assign(plan, planExecNamespaces(ns, input.pid));

@@ -9,7 +9,7 @@
 // - in a user namespace (the container's or the runtime's own) nodes are bind-mounted from the host.
 import type { LinuxDevice, Spec } from '../spec/types';
 import type { PlanDevice } from './types';
-import { planError, noNul, cleanAbs, requireUint, type PlanContext } from './util';
+import { internalError, planError, noNul, cleanAbs, requireUint, type PlanContext } from './util';
 
 export const S_IFIFO = 0o010000;
 export const S_IFCHR = 0o020000;
@@ -50,15 +50,15 @@ export interface DevicesInput {
 function configDevice(d: LinuxDevice, i: number, bind: boolean): PlanDevice {
   const where = `linux.devices[${i}]`;
   const type = DEVICE_TYPES[d.type];
-  if (type === undefined) throw planError(`${where}.type`, `unknown device type "${d.type}" (c, b, u or p)`);
-  if (typeof d.path !== 'string' || d.path === '') throw planError(`${where}.path`, 'is required');
+  if (type === undefined) throw internalError(`${where}.type`, `unknown device type "${d.type}" (c, b, u or p)`);
+  if (typeof d.path !== 'string' || d.path === '') throw internalError(`${where}.path`, 'is required');
   noNul(`${where}.path`, d.path);
-  if (!d.path.startsWith('/')) throw planError(`${where}.path`, `must be an absolute path, got "${d.path}"`);
+  if (!d.path.startsWith('/')) throw internalError(`${where}.path`, `must be an absolute path, got "${d.path}"`);
   let major = 0;
   let minor = 0;
   if (type !== S_IFIFO) {
-    if (d.major === undefined) throw planError(`${where}.major`, `is required for a device of type "${d.type}"`);
-    if (d.minor === undefined) throw planError(`${where}.minor`, `is required for a device of type "${d.type}"`);
+    if (d.major === undefined) throw internalError(`${where}.major`, `is required for a device of type "${d.type}"`);
+    if (d.minor === undefined) throw internalError(`${where}.minor`, `is required for a device of type "${d.type}"`);
     major = requireUint(`${where}.major`, d.major);
     minor = requireUint(`${where}.minor`, d.minor);
   }

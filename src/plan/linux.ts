@@ -1,7 +1,7 @@
 // Smaller pieces of the plan: sysctl, rootfs propagation, personality, seccomp, hooks.
 import type { Hook, Seccomp, Spec } from '../spec/types';
 import type { InitPlan, PlanHook } from './types';
-import { planError, noNul, type PlanContext } from './util';
+import { internalError, planError, noNul, type PlanContext } from './util';
 import { MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from './mounts';
 import { IPC_SYSCTLS } from '../spec/names';
 
@@ -31,22 +31,22 @@ export function checkSysctlNamespace(key: string, ns: Map<string, string>): void
   const dotted = sysctlPath(key).replace(/[./]/g, (c) => (c === '/' ? '.' : '/'));
   const where = `linux.sysctl["${key}"]`;
   if (IPC_SYSCTLS.has(dotted) || dotted.startsWith('fs.mqueue.')) {
-    if (!ns.has('ipc')) throw planError(where, 'is not allowed in the host IPC namespace');
+    if (!ns.has('ipc')) throw internalError(where, 'is not allowed in the host IPC namespace');
     return;
   }
   if (dotted.startsWith('net.')) {
-    if (!ns.has('network')) throw planError(where, 'is not allowed in the host network namespace');
+    if (!ns.has('network')) throw internalError(where, 'is not allowed in the host network namespace');
     return;
   }
   if (ns.has('uts') && dotted === 'kernel.domainname') return;
   if (ns.has('uts') && dotted === 'kernel.hostname') {
-    throw planError(where, 'conflicts with the "hostname" field; set that instead');
+    throw internalError(where, 'conflicts with the "hostname" field; set that instead');
   }
   if (dotted.startsWith('user.')) {
-    if (!ns.has('user')) throw planError(where, 'is not allowed without a user namespace');
+    if (!ns.has('user')) throw internalError(where, 'is not allowed without a user namespace');
     return;
   }
-  throw planError(where, 'is not in a separate kernel namespace');
+  throw internalError(where, 'is not in a separate kernel namespace');
 }
 
 export function planSysctls(spec: Spec, ns: Map<string, string>): InitPlan['sysctls'] {
@@ -79,7 +79,7 @@ export function planRootfsPropagation(spec: Spec, noPivot: boolean): bigint {
   const v = spec.linux?.rootfsPropagation;
   if (v === undefined || v === '') return MS_SLAVE | MS_REC;
   if (!Object.prototype.hasOwnProperty.call(rootfsPropagationValues, v)) {
-    throw planError('linux.rootfsPropagation', `unknown propagation "${v}"`);
+    throw internalError('linux.rootfsPropagation', `unknown propagation "${v}"`);
   }
   const flags = rootfsPropagationValues[v];
   if (noPivot && (flags & MS_PRIVATE) !== 0n) {
@@ -96,10 +96,10 @@ export function planPersonality(spec: Spec): number | undefined {
   const per = spec.linux?.personality;
   if (!per) return undefined;
   if (!Object.prototype.hasOwnProperty.call(personalityDomains, per.domain)) {
-    throw planError('linux.personality.domain', `unknown personality domain "${per.domain}" (LINUX or LINUX32)`);
+    throw internalError('linux.personality.domain', `unknown personality domain "${per.domain}" (LINUX or LINUX32)`);
   }
   (per.flags ?? []).forEach((fl, i) => {
-    throw planError(`linux.personality.flags[${i}]`, `unknown personality flag "${fl}" (the spec defines none)`);
+    throw internalError(`linux.personality.flags[${i}]`, `unknown personality flag "${fl}" (the spec defines none)`);
   });
   return personalityDomains[per.domain];
 }
@@ -131,7 +131,7 @@ export function planSeccomp(plan: InitPlan, seccomp: Seccomp | undefined, compil
   if (!seccomp || (!seccomp.defaultAction && !seccomp.syscalls?.length)) return;
   const notify =
     seccomp.defaultAction === 'SCMP_ACT_NOTIFY' || (seccomp.syscalls ?? []).some((s) => s.action === 'SCMP_ACT_NOTIFY');
-  if (notify && !seccomp.listenerPath) throw planError('linux.seccomp.listenerPath', 'is required when an action is SCMP_ACT_NOTIFY');
+  if (notify && !seccomp.listenerPath) throw internalError('linux.seccomp.listenerPath', 'is required when an action is SCMP_ACT_NOTIFY');
   if (!compile) {
     ctx.warnings.push('linux.seccomp: not applied, this tsrun build has no seccomp compiler yet');
     return;
@@ -148,11 +148,11 @@ export function planSeccomp(plan: InitPlan, seccomp: Seccomp | undefined, compil
 
 function planHook(kind: 1 | 2, h: Hook, where: string, defaultEnv: string[] | undefined): PlanHook {
   if (typeof h.path !== 'string' || !h.path.startsWith('/')) {
-    throw planError(`${where}.path`, `must be an absolute path, got ${JSON.stringify(h.path)}`);
+    throw internalError(`${where}.path`, `must be an absolute path, got ${JSON.stringify(h.path)}`);
   }
   let timeout = 0;
   if (h.timeout !== undefined) {
-    if (!Number.isInteger(h.timeout) || h.timeout < 1) throw planError(`${where}.timeout`, `must be an integer above 0, got ${h.timeout}`);
+    if (!Number.isInteger(h.timeout) || h.timeout < 1) throw internalError(`${where}.timeout`, `must be an integer above 0, got ${h.timeout}`);
     timeout = h.timeout;
   }
   return {

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { IDMapping, Mount, Spec } from '../spec/types';
 import type { PlanMount } from './types';
-import { planError, noNul, cleanAbs, type PlanContext } from './util';
+import { internalError, planError, noNul, cleanAbs, type PlanContext } from './util';
 import { idMapText } from './namespaces';
 import { planCgroupMount } from './cgroupfs';
 
@@ -222,7 +222,7 @@ export function planMounts(input: MountsInput, ctx: PlanContext): MountsPlan {
 function planOneMount(input: MountsInput, ctx: PlanContext, m: Mount, i: number, out: MountsPlan): void {
   const where = `mounts[${i}]`;
   if (typeof m.destination !== 'string' || m.destination === '') {
-    throw planError(`${where}.destination`, 'is required');
+    throw internalError(`${where}.destination`, 'is required');
   }
   noNul(`${where}.destination`, m.destination);
   if (!m.destination.startsWith('/')) {
@@ -304,13 +304,13 @@ function idmapUsernsFor(input: MountsInput, where: string, m: Mount, o: ParsedOp
   let maps: { uidMap: string; gidMap: string };
   if (m.uidMappings !== undefined || m.gidMappings !== undefined) {
     if (!m.uidMappings?.length || !m.gidMappings?.length) {
-      throw planError(where, 'an idmapped mount needs both uidMappings and gidMappings');
+      throw internalError(where, 'an idmapped mount needs both uidMappings and gidMappings');
     }
     maps = mapsText(where, m.uidMappings, m.gidMappings);
   } else {
     const userns = input.namespaces.get('user');
     if (userns === undefined) {
-      throw planError(idmapWhere, 'an idmapped mount needs uidMappings and gidMappings on the mount, or a user namespace');
+      throw internalError(idmapWhere, 'an idmapped mount needs uidMappings and gidMappings on the mount, or a user namespace');
     }
     if (userns !== '') return userns;
     const linux = input.spec.linux ?? {};

@@ -1,6 +1,6 @@
 // Namespaces: OCI types → CLONE_NEW* flags, paths → setns joins, id maps and time offsets → file contents.
 import type { IDMapping, Spec } from '../spec/types';
-import { planError, noNul, type PlanContext } from './util';
+import { internalError, planError, noNul, type PlanContext } from './util';
 
 export const CLONE_NEWTIME = 0x00000080;
 export const CLONE_NEWNS = 0x00020000;
@@ -40,12 +40,12 @@ export function namespaceMap(spec: Spec): Map<string, string> {
   const out = new Map<string, string>();
   (spec.linux?.namespaces ?? []).forEach((ns, i) => {
     const where = `linux.namespaces[${i}]`;
-    if (!Object.hasOwn(namespaceTypes, ns.type)) throw planError(`${where}.type`, `unknown namespace type "${ns.type}"`);
-    if (out.has(ns.type)) throw planError(`${where}.type`, `namespace "${ns.type}" is listed twice`);
+    if (!Object.hasOwn(namespaceTypes, ns.type)) throw internalError(`${where}.type`, `unknown namespace type "${ns.type}"`);
+    if (out.has(ns.type)) throw internalError(`${where}.type`, `namespace "${ns.type}" is listed twice`);
     const p = ns.path ?? '';
     if (p !== '') {
       noNul(`${where}.path`, p);
-      if (!p.startsWith('/')) throw planError(`${where}.path`, `must be an absolute path, got "${p}"`);
+      if (!p.startsWith('/')) throw internalError(`${where}.path`, `must be an absolute path, got "${p}"`);
     }
     out.set(ns.type, p);
   });
@@ -88,10 +88,10 @@ export function idMapText(where: string, maps: IDMapping[]): string {
       for (const k of ['containerID', 'hostID', 'size'] as const) {
         const v = m[k];
         if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-          throw planError(`${w}.${k}`, `must be an integer from 0 to 4294967295, got ${JSON.stringify(v)}`);
+          throw internalError(`${w}.${k}`, `must be an integer from 0 to 4294967295, got ${JSON.stringify(v)}`);
         }
       }
-      if (m.size === 0) throw planError(`${w}.size`, 'must not be 0');
+      if (m.size === 0) throw internalError(`${w}.size`, 'must not be 0');
       return `${m.containerID} ${m.hostID} ${m.size}\n`;
     })
     .join('');
@@ -109,7 +109,7 @@ const TIME_CLOCKS = ['monotonic', 'boottime'] as const;
 export function timeOffsetsText(offsets: Record<string, { secs?: number; nanosecs?: number }>): string {
   for (const k of Object.keys(offsets)) {
     if (!(TIME_CLOCKS as readonly string[]).includes(k)) {
-      throw planError(`linux.timeOffsets.${k}`, `unknown clock "${k}" (monotonic or boottime)`);
+      throw internalError(`linux.timeOffsets.${k}`, `unknown clock "${k}" (monotonic or boottime)`);
     }
   }
   let text = '';
@@ -120,7 +120,7 @@ export function timeOffsetsText(offsets: Record<string, { secs?: number; nanosec
     const ns = o.nanosecs ?? 0;
     if (!Number.isSafeInteger(secs)) throw planError(`linux.timeOffsets.${clock}.secs`, `must be an integer, got ${secs}`);
     if (!Number.isInteger(ns) || ns < 0 || ns > 999_999_999) {
-      throw planError(`linux.timeOffsets.${clock}.nanosecs`, `must be an integer from 0 to 999999999, got ${ns}`);
+      throw internalError(`linux.timeOffsets.${clock}.nanosecs`, `must be an integer from 0 to 999999999, got ${ns}`);
     }
     text += `${clock} ${secs} ${ns}\n`;
   }
@@ -143,21 +143,21 @@ export function planIdMapsAndTime(spec: Spec, ns: Map<string, string>, ctx: Plan
   const out: UserNsPlan = {};
   const hasMaps = linux.uidMappings !== undefined || linux.gidMappings !== undefined;
   if (!ns.has('user')) {
-    if (hasMaps) throw planError('linux.uidMappings', 'user namespace mappings are set, but there is no user namespace');
+    if (hasMaps) throw internalError('linux.uidMappings', 'user namespace mappings are set, but there is no user namespace');
   } else if (ns.get('user') !== '') {
     if (hasMaps) {
       ctx.warnings.push('linux.uidMappings: ignored, the user namespace is joined by path and keeps its own mappings');
     }
   } else {
-    if (!linux.uidMappings?.length) throw planError('linux.uidMappings', 'a new user namespace needs uid mappings');
-    if (!linux.gidMappings?.length) throw planError('linux.gidMappings', 'a new user namespace needs gid mappings');
+    if (!linux.uidMappings?.length) throw internalError('linux.uidMappings', 'a new user namespace needs uid mappings');
+    if (!linux.gidMappings?.length) throw internalError('linux.gidMappings', 'a new user namespace needs gid mappings');
     out.uidMap = idMapText('linux.uidMappings', linux.uidMappings);
     out.gidMap = idMapText('linux.gidMappings', linux.gidMappings);
   }
   if (linux.timeOffsets !== undefined) {
-    if (!ns.has('time')) throw planError('linux.timeOffsets', 'time offsets are set, but there is no time namespace');
+    if (!ns.has('time')) throw internalError('linux.timeOffsets', 'time offsets are set, but there is no time namespace');
     if (ns.get('time') !== '') {
-      throw planError('linux.timeOffsets', 'the time namespace is joined by path; offsets can only be given to a new one');
+      throw internalError('linux.timeOffsets', 'the time namespace is joined by path; offsets can only be given to a new one');
     }
     const text = timeOffsetsText(linux.timeOffsets);
     if (text) out.timensOffsets = text;

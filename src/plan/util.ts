@@ -9,9 +9,26 @@ export interface PlanContext {
   warnings: string[];
 }
 
-/** A TsrunError whose message starts with the JSON path of the offending field. */
+/**
+ * A TsrunError whose message starts with the JSON path of the offending field, in the form the config checks use
+ * ("$.linux.devices[0].path: ..."). For what only the planner can tell (it needs the host facts); what the schema
+ * and spec/checks refuse is an `invariant` here.
+ */
 export function planError(where: string, message: string): TsrunError {
-  return new TsrunError(`${where}: ${message}`);
+  return new TsrunError(`${where.startsWith('$') ? where : `$.${where}`}: ${message}`);
+}
+
+/**
+ * An internal assertion: what the schema, spec/checks or the runtime's own code already guarantees before the
+ * planner runs. Failing it is a bug in tsrun, and the message says so rather than blaming the config.
+ */
+export function invariant(cond: unknown, where: string, message: string): asserts cond {
+  if (!cond) throw internalError(where, message);
+}
+
+/** The error of a failed `invariant`, for a planner branch that the checks make unreachable. */
+export function internalError(where: string, message: string): Error {
+  return new Error(`internal error: ${where}: ${message} (the config checks should have refused it)`);
 }
 
 /** Throws when a string that goes to the kernel holds a NUL byte. */

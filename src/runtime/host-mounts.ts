@@ -13,7 +13,6 @@ export function removeHostMounts(dir: ContainerDir, mountPoint: string): string 
     return `container ${dir.id}: the recorded mount point "${mountPoint}" is not <root>/${dir.id}/rootfs: left alone`;
   }
   // loaded here: node:child_process costs Bun about 0.6 ms, and only containers without a mount namespace need it
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(initBinary(), ['--umount-tree', mountPoint], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) return `unmount the container's mounts under ${mountPoint}: ${r.error.message}`;

@@ -128,7 +128,6 @@ function writeAllNonBlocking(fd: number, data: Uint8Array): void {
 // --- Node --------------------------------------------------------------------
 
 function spawnWithNode(binary: string, preserveFds: number, syncFd: number): { proc: InitProcess; transport: InitTransport } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const stdio: (number | 'pipe')[] = [0, 1, 2];
   for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);

@@ -8,7 +8,6 @@ import { log } from '../log/logger';
 
 export function seccompCompiler(root: string): SeccompCompiler {
   return (s) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { compileSeccomp } = require('../seccomp/compile') as typeof import('../seccomp/compile');
     const compiled = compileSeccomp(s, { cacheDir: path.join(root, '.seccomp-cache') });
     for (const w of compiled.warnings) log.debug(w);

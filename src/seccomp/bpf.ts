@@ -5,7 +5,7 @@
 import { LITTLE_ENDIAN } from './host';
 import { ACT, AUDIT_ARCH_X86_64, ENOSYS, SCMP_ARCH_S390, SCMP_ARCH_S390X, SCMP_ARCH_X32, X32_SYSCALL_BIT } from './tables';
 
-export interface Insn {
+export interface SockFilter {
   code: number;
   jt: number;
   jf: number;
@@ -30,7 +30,7 @@ const SECCOMP_DATA_ARCH = 4;
 const LE = LITTLE_ENDIAN;
 
 /** struct sock_filter[] in host byte order, as the kernel and seccomp_export_bpf() use. */
-export function encodeBpf(insns: Insn[]): Uint8Array {
+export function encodeBpf(insns: SockFilter[]): Uint8Array {
   const out = new Uint8Array(insns.length * 8);
   const dv = new DataView(out.buffer);
   insns.forEach((i, n) => {
@@ -42,10 +42,10 @@ export function encodeBpf(insns: Insn[]): Uint8Array {
   return out;
 }
 
-export function decodeBpf(bytes: Uint8Array): Insn[] {
+export function decodeBpf(bytes: Uint8Array): SockFilter[] {
   if (bytes.length % 8 !== 0) throw new Error(`a BPF program is a multiple of 8 bytes, got ${bytes.length}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Insn[] = [];
+  const out: SockFilter[] = [];
   for (let off = 0; off < bytes.length; off += 8) {
     out.push({ code: dv.getUint16(off, LE), jt: dv.getUint8(off + 2), jf: dv.getUint8(off + 3), k: dv.getUint32(off + 4, LE) });
   }
@@ -77,7 +77,7 @@ interface PInsn {
  * filter unchanged. x32 shares AUDIT_ARCH_X86_64 and is told apart by bit 30 of the syscall number; on s390,
  * syscall 0 carries the syscalls that the kernel does not know, so it gets ENOSYS too (as in runc).
  */
-export function enosysStub(maxes: ArchMax[]): Insn[] {
+export function enosysStub(maxes: ArchMax[]): SockFilter[] {
   // Group by the AUDIT_ARCH value the kernel puts in seccomp_data.arch.
   const groups = new Map<number, { plain?: number; x32?: number; s390: boolean }>();
   for (const { arch, max } of maxes) {
@@ -125,63 +125,4 @@ export function enosysStub(maxes: ArchMax[]): Insn[] {
     if (i.ja !== undefined) return { code: i.code, jt: 0, jf: 0, k: at.get(i.ja)! - n - 1 };
     return { code: i.code, jt: rel(n, i.jt), jf: rel(n, i.jf), k: i.k >>> 0 };
   });
-}
-
-/**
- * Runs a classic seccomp BPF program on one (arch, nr, args) triple and returns the action value. For tests and
- * debugging: covers the instructions libseccomp and the stub emit (ld abs, alu and/or, jumps, ret).
- */
-export function runBpf(insns: Insn[], data: { arch: number; nr: number; args?: bigint[] }): number {
-  const words = new Uint32Array(16); // nr, arch, ip lo/hi, 6 args lo/hi
-  words[0] = data.nr >>> 0;
-  words[1] = data.arch >>> 0;
-  (data.args ?? []).forEach((a, i) => {
-    const v = BigInt.asUintN(64, a);
-    const lo = Number(v & 0xffffffffn);
-    const hi = Number(v >> 32n);
-    // seccomp_data is host order; on a little-endian host the low word comes first.
-    words[4 + i * 2 + (LE ? 0 : 1)] = lo;
-    words[4 + i * 2 + (LE ? 1 : 0)] = hi;
-  });
-  let A = 0;
-  let X = 0;
-  const M = new Uint32Array(16);
-  for (let pc = 0; pc < insns.length; pc++) {
-    const { code, jt, jf, k } = insns[pc];
-    const cls = code & 0x07;
-    const src = code & 0x08 ? X : k;
-    if (cls === 0x00) {
-      // BPF_LD: abs word, imm, mem
-      const mode = code & 0xe0;
-      if (mode === 0x20) A = words[k / 4];
-      else if (mode === 0x00) A = k;
-      else if (mode === 0x60) A = M[k];
-      else throw new Error(`runBpf: unsupported ld 0x${code.toString(16)}`);
-    } else if (cls === 0x01) {
-      X = (code & 0xe0) === 0x60 ? M[k] : k; // BPF_LDX mem or imm
-    } else if (cls === 0x02) M[k] = A;
-    else if (cls === 0x03) M[k] = X;
-    else if (cls === 0x04) {
-      const op = code & 0xf0;
-      if (op === 0x50) A = (A & src) >>> 0;
-      else if (op === 0x40) A = (A | src) >>> 0;
-      else if (op === 0x00) A = (A + src) >>> 0;
-      else if (op === 0x10) A = (A - src) >>> 0;
-      else throw new Error(`runBpf: unsupported alu 0x${code.toString(16)}`);
-    } else if (cls === 0x05) {
-      const op = code & 0xf0;
-      if (op === 0x00) pc += k;
-      else {
-        const a = A >>> 0;
-        const b = src >>> 0;
-        const c = op === 0x10 ? a === b : op === 0x20 ? a > b : op === 0x30 ? a >= b : (a & b) !== 0;
-        pc += c ? jt : jf;
-      }
-    } else if (cls === 0x06) return (code & 0x18) === 0x10 ? A : k;
-    else if (cls === 0x07) {
-      if (code & 0x80) A = X;
-      else X = A;
-    }
-  }
-  throw new Error('runBpf: fell off the end of the program');
 }

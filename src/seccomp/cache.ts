@@ -42,12 +42,10 @@ let crc32: Crc32 | undefined;
 export function crc32hex(data: string | Uint8Array): string {
   if (!crc32) crc32 = (globalThis as { Bun?: { hash?: { crc32?: Crc32 } } }).Bun?.hash?.crc32;
   if (!crc32) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const zlib = require('node:zlib') as { crc32?: Crc32 };
     if (typeof zlib.crc32 === 'function') {
       crc32 = zlib.crc32;
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const crypto = require('node:crypto') as typeof import('node:crypto');
       crc32 = (d) => crypto.createHash('sha256').update(d).digest().readUInt32BE(0);
     }

@@ -9,7 +9,6 @@ export function kernelRelease(): string {
     return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   } catch {
     // no /proc/sys here: uname(2) through node:os, loaded only then
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('node:os') as typeof import('node:os')).release();
   }
 }

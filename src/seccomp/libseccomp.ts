@@ -40,7 +40,6 @@ let loaded: SeccompLib | undefined;
 /** Loads libseccomp.so.2 once per process. */
 export const loadLibseccomp: SeccompLoader = () => {
   if (loaded) return loaded;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as typeof import('koffi');
   let lib: import('koffi').IKoffiLib;
   let libc: import('koffi').IKoffiLib;

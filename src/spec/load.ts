@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describeErrno, TsrunError } from '../errors';
 import { checkConfig } from './checks';
 import { resolveRootfs } from './checks/filesystem';
-import type { HostFacts } from './checks/host';
+import type { HostLookups } from './checks/host';
 import { describeJsonError, parseJson } from './json';
 import { formatProblem, type Problem } from './problem';
 import type { Spec } from './types';
@@ -18,7 +18,7 @@ export interface LoadOptions {
   /** create and run: the config must have a process (config.md#process). */
   requireProcess: boolean;
   /** For tests; defaults to the real host. */
-  host?: HostFacts;
+  host?: HostLookups;
 }
 
 export interface LoadedBundle {
@@ -55,7 +55,7 @@ function readConfig(bundleDir: string): Read {
 }
 
 /** Schema problems first, then cross-field ones (each once). */
-function allProblems(doc: unknown, bundle: string, opts: { requireProcess: boolean; host?: HostFacts; warnings: Problem[] }): Problem[] {
+function allProblems(doc: unknown, bundle: string, opts: { requireProcess: boolean; host?: HostLookups; warnings: Problem[] }): Problem[] {
   const problems = validateConfig(doc);
   const seen = new Set(problems.map((p) => `${p.path}\0${p.message}`));
   for (const p of checkConfig(doc, { bundleDir: bundle, requireProcess: opts.requireProcess, host: opts.host, warnings: opts.warnings })) {
@@ -109,7 +109,7 @@ export function loadBundle(bundleDir: string, opts: LoadOptions): LoadedBundle {
  * unreadable file and invalid JSON come back as one problem at `$`.
  * requireProcess defaults to true (check answers "can this bundle be run?").
  */
-export function checkBundle(bundleDir: string, opts: { requireProcess?: boolean; host?: HostFacts; warnings?: Problem[] } = {}): Problem[] {
+export function checkBundle(bundleDir: string, opts: { requireProcess?: boolean; host?: HostLookups; warnings?: Problem[] } = {}): Problem[] {
   const read = readConfig(bundleDir);
   if (!read.ok) return [{ path: '$', message: read.message }];
   return allProblems(read.doc, read.bundle, {

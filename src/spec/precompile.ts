@@ -9,9 +9,7 @@
 import { AJV_OPTIONS, SCHEMAS, SCHEMA_IDS } from './schemas';
 
 export function precompiledValidatorsModule(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const AjvClass = (require('ajv') as typeof import('ajv')).default;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dist/standalone')).default;
   const ajv = new AjvClass({ ...AJV_OPTIONS, schemas: SCHEMAS, code: { source: true } });
   const code = standaloneCode(ajv, SCHEMA_IDS);

@@ -65,7 +65,6 @@ export type ValidatorSource = (kind: DocumentKind) => ValidateFunction;
 
 /** The run-time compile: requires ajv, compiles each kind when first asked. */
 export function loadValidatorSource(): ValidatorSource {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const AjvClass = (require('ajv') as typeof import('ajv')).default;
   const ajv = new AjvClass({ ...AJV_OPTIONS, schemas: SCHEMAS });
   return (kind) => {

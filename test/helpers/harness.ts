@@ -9,12 +9,32 @@ import * as path from 'node:path';
 export const REPO = path.resolve(__dirname, '../..');
 export const TSRUN = path.join(REPO, 'bin/tsrun');
 
+/**
+ * A test precondition (root, ../shared, gcc, python3, a build product): when it is missing the tests skip with a
+ * warning on a developer's machine, and fail under CI, where a skip would pass silently.
+ */
+export function precondition(ok: boolean, what: string): boolean {
+  if (!ok && process.env.CI) throw new Error(`test precondition missing under CI: ${what}`);
+  if (!ok) console.warn(`tests skipped: ${what}`);
+  return ok;
+}
+
 /** Integration tests need root; under CI its absence is a failure, not a skip. */
 export function rootAvailable(): boolean {
-  const root = process.getuid?.() === 0;
-  if (!root && process.env.CI) throw new Error('integration tests must run as root under CI');
-  if (!root) console.warn('integration tests skipped: not root');
-  return root;
+  return precondition(process.getuid?.() === 0, 'not root (integration tests need root)');
+}
+
+/** An executable on PATH (or at an absolute path). */
+export function haveProgram(name: string): boolean {
+  const dirs = name.startsWith('/') ? [''] : (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  return dirs.some((d) => {
+    try {
+      fs.accessSync(d ? path.join(d, name) : name, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 export interface Result {
@@ -97,7 +117,7 @@ export class Harness {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// Loose on purpose: tests write partial, hostile and future-version configs that no Spec type describes.
 export type Config = any;
 
 /** runc's default config, made non-interactive, with the rootfs by absolute path. */

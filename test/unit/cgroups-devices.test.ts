@@ -3,9 +3,8 @@ import {
   ACC_ALL, ACC_MKNOD, ACC_READ, ACC_WRITE, DeviceEmulator, RUNC_DEFAULT_DEVICE_RULES, normalizeRules, ruleString, withDefaultDeviceRules,
 } from '../../src/cgroups/device-rules';
 import type { DeviceCgroup } from '../../src/spec/types';
-import {
-  OP, decode, deviceProgram, deviceProgramFromRules, disassemble, encode, runDeviceProgram,
-} from '../../src/cgroups/v2/bpf-program';
+import { OP, deviceProgram, deviceProgramFromRules, encode } from '../../src/cgroups/v2/bpf-program';
+import { decode, disassemble, runDeviceProgram } from '../helpers/device-bpf';
 
 const emu = (rules: DeviceCgroup[]) => DeviceEmulator.fromRules(normalizeRules(rules));
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeFs } from '../../src/cgroups/fake-fs';
+import { FakeFs } from '../helpers/fake-cgroup-fs';
 import { errnoError } from '../../src/cgroups/fs';
 import { CgroupManager, cgroupManager, cgroupManagerFromPaths } from '../../src/cgroups/manager';
 import { statsJson } from '../../src/cgroups/stats';
@@ -218,7 +218,7 @@ describe('v1 resources', () => {
 
   it('devices: a rule v1 cannot express is refused before anything is written', () => {
     expect(() => cg.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }] })).toThrow(
-      'linux.resources.devices[2]: cannot deny c 1:3 w: cgroup v1 cannot punch a hole in the wider rule c *:* rwm',
+      '$.linux.resources.devices[2]: cannot deny c 1:3 w: cgroup v1 cannot punch a hole in the wider rule c *:* rwm',
     );
     expect(fs.writesTo(`${C}/devices/c1/devices.deny`)).toEqual([]);
   });
@@ -234,7 +234,7 @@ describe('v1 resources', () => {
 
   it('controllers without a hierarchy here are errors naming the field', () => {
     expect(() => cg.apply({ network: { classID: 0x100001 } })).toThrow(
-      'linux.resources.network.classID: cannot apply: no net_cls cgroup hierarchy is mounted on this host',
+      '$.linux.resources.network.classID: cannot apply: no net_cls cgroup hierarchy is mounted on this host',
     );
     expect(() => cg.apply({ network: { priorities: [{ name: 'eth0', priority: 5 }] } })).toThrow(/network.priorities: cannot apply: no net_prio/);
     expect(() => cg.apply({ rdma: { mlx5_1: { hcaHandles: 3 } } })).toThrow(/linux.resources.rdma: cannot apply: no rdma cgroup hierarchy/);

@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ACC_READ, ACC_WRITE } from '../../src/cgroups/device-rules';
-import { FakeFs } from '../../src/cgroups/fake-fs';
+import { FakeFs } from '../helpers/fake-cgroup-fs';
 import { errnoError } from '../../src/cgroups/fs';
 import { CgroupManager, cgroupManager } from '../../src/cgroups/manager';
 import { statsJson } from '../../src/cgroups/stats';
 import { withDefaultDeviceRules } from '../../src/cgroups/device-rules';
-import { decode, runDeviceProgram } from '../../src/cgroups/v2/bpf-program';
+import { decode, runDeviceProgram } from '../helpers/device-bpf';
 import type { BpfSys } from '../../src/cgroups/v2/bpf-sys';
 import { sharesToWeight } from '../../src/cgroups/v2/cpu';
 import { blkioWeightToIoWeight } from '../../src/cgroups/v2/io';
@@ -86,7 +86,7 @@ describe('v2 resources', () => {
 
   it('realtime settings are an error on v2', () => {
     expect(() => cg.apply({ cpu: { realtimeRuntime: 1000 } })).toThrow(
-      'linux.resources.cpu.realtimeRuntime: cannot apply: cgroup v2 has no realtime group scheduling (cpu.rt_*)',
+      '$.linux.resources.cpu.realtimeRuntime: cannot apply: cgroup v2 has no realtime group scheduling (cpu.rt_*)',
     );
   });
 

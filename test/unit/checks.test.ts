@@ -2,7 +2,7 @@
 // it (path and message asserted) and one that keeps it (no problem).
 import { describe, expect, it } from 'vitest';
 import { checkConfig, checkProcessDocument } from '../../src/spec/checks';
-import { realHost, type HostFacts } from '../../src/spec/checks/host';
+import { realHost, type HostLookups } from '../../src/spec/checks/host';
 import { parseIdList } from '../../src/spec/checks/shared';
 import type { Problem } from '../../src/spec/problem';
 import { validateConfig } from '../../src/spec/validate';
@@ -32,7 +32,7 @@ function base(): Cfg {
   };
 }
 
-interface FakeHost extends HostFacts {
+interface FakeHost extends HostLookups {
   dirs: Set<string>;
   files: Set<string>;
   userns: Map<string, { uid: any[]; gid: any[] }>;

@@ -187,17 +187,13 @@ describe('buildCreatePlan options and container-wide settings', () => {
     expect(() => encodePlanBody(notify)).not.toThrow();
   });
 
-  it('refuses unsupported fields with the field\'s path', () => {
+  it('refuses what only the planner can tell, with the field\'s path in the checks\' form', () => {
     const cases: [(s: Spec) => void, string][] = [
-      [(s) => (s.linux!.intelRdt = { closID: 'x' }), 'linux.intelRdt: not supported by tsrun'],
-      [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), 'linux.memoryPolicy: not supported by tsrun'],
-      [(s) => (s.linux!.netDevices = { eth0: {} }), 'linux.netDevices: not supported by tsrun'],
-      [(s) => delete s.process, 'process: is required'],
-      [(s) => (s.linux!.namespaces = [{ type: 'uts' }, { type: 'user' }]), 'linux.namespaces: a user namespace needs a mount namespace too'],
-      [(s) => (s.linux!.namespaces = [{ type: 'uts' }]), 'linux.namespaces: without a mount namespace the runtime must give a mount point'],
-      [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), 'hostname: cannot be set without a UTS namespace'],
-      [(s) => (s.mounts![2].options = ['nosuid', 'tmpcopyup']), 'mounts[2].options[1]: mount option "tmpcopyup" is not supported'],
-      [(s) => (s.linux!.maskedPaths = ['rel']), 'linux.maskedPaths[0]: must be an absolute path'],
+      [(s) => (s.linux!.intelRdt = { closID: 'x' }), '$.linux.intelRdt: not supported by tsrun'],
+      [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), '$.linux.memoryPolicy: not supported by tsrun'],
+      [(s) => (s.linux!.netDevices = { eth0: {} }), '$.linux.netDevices: not supported by tsrun'],
+      [(s) => (s.linux!.namespaces = [{ type: 'uts' }, { type: 'user' }]), '$.linux.namespaces: a user namespace needs a mount namespace too'],
+      [(s) => (s.mounts![2].options = ['nosuid', 'tmpcopyup']), '$.mounts[2].options[1]: mount option "tmpcopyup" is not supported'],
     ];
     for (const [change, message] of cases) {
       const spec = baseSpec();
@@ -209,7 +205,33 @@ describe('buildCreatePlan options and container-wide settings', () => {
         err = e;
       }
       expect(err, message).toBeInstanceOf(TsrunError);
+      expect((err as Error).message.startsWith(message), (err as Error).message).toBe(true);
+    }
+  });
+
+  it('treats what the config checks refuse as internal assertions, never as a config error', () => {
+    const cases: [(s: Spec) => void, string][] = [
+      [(s) => delete s.process, 'process: absent at create'],
+      [(s) => (s.linux!.namespaces = [{ type: 'uts' }]), 'hostMountPoint: a config without a mount namespace needs'],
+      [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), 'hostname: set without a UTS namespace'],
+      [(s) => (s.linux!.maskedPaths = ['rel']), 'linux.maskedPaths[0]: not an absolute path'],
+      [(s) => (s.linux!.namespaces!.push({ type: 'network' })), 'linux.namespaces[6].type: namespace "network" is listed twice'],
+      [(s) => (s.linux!.devices = [{ type: 'c', path: 'dev/x', major: 1, minor: 3 }]), 'linux.devices[0].path: must be an absolute path'],
+    ];
+    for (const [change, message] of cases) {
+      const spec = baseSpec();
+      change(spec);
+      let err: unknown;
+      try {
+        buildCreatePlan(input(spec));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, message).toBeInstanceOf(Error);
+      expect(err, message).not.toBeInstanceOf(TsrunError);
+      expect((err as Error).message.startsWith('internal error: ')).toBe(true);
       expect((err as Error).message).toContain(message);
+      expect((err as Error).message).toContain('the config checks should have refused it');
     }
   });
 
@@ -281,7 +303,7 @@ describe('a config without a mount namespace (the runtime\'s is shared)', () => 
       'a user namespace needs a mount namespace too',
     );
     for (const bad of ['/', 'run/tsrun/c1/rootfs', '/run/tsrun/../c1/rootfs', '/run/./c1/rootfs']) {
-      expect(() => build(noMountNs(), { hostMountPoint: bad }), bad).toThrow('hostMountPoint: must be an absolute, resolved path');
+      expect(() => build(noMountNs(), { hostMountPoint: bad }), bad).toThrow('internal error: hostMountPoint: not an absolute, resolved path');
     }
   });
 

@@ -13,7 +13,7 @@
 import type { DeviceCgroup } from '../../spec/types';
 import { ACC_ALL, DeviceEmulator, normalizeRules } from '../device-rules';
 
-export interface Insn {
+export interface BpfInsn {
   code: number;
   dst: number;
   src: number;
@@ -39,11 +39,11 @@ export const BPF_DEVCG_DEV_CHAR = 2;
 
 const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5;
 
-const ins = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm });
+const ins = (code: number, dst = 0, src = 0, off = 0, imm = 0): BpfInsn => ({ code, dst, src, off, imm });
 
 /** The instructions for an emulated device state. */
-export function deviceProgram(em: DeviceEmulator): Insn[] {
-  const prog: Insn[] = [
+export function deviceProgram(em: DeviceEmulator): BpfInsn[] {
+  const prog: BpfInsn[] = [
     ins(OP.LDXW, R2, R1, 0), // r2 = ctx->access_type
     ins(OP.AND32_K, R2, 0, 0, 0xffff), // r2 &= 0xffff: device type
     ins(OP.LDXW, R3, R1, 0), // r3 = ctx->access_type
@@ -54,9 +54,9 @@ export function deviceProgram(em: DeviceEmulator): Insn[] {
   const verdict = em.defaultAllow ? 0 : 1; // what a matching exception returns
   for (const ex of em.list()) {
     // Each block jumps to "next" (the first instruction after it) on a mismatch.
-    const block: { insn: Insn; jumpsToNext: boolean }[] = [];
-    const jmp = (insn: Insn) => block.push({ insn, jumpsToNext: true });
-    const op = (insn: Insn) => block.push({ insn, jumpsToNext: false });
+    const block: { insn: BpfInsn; jumpsToNext: boolean }[] = [];
+    const jmp = (insn: BpfInsn) => block.push({ insn, jumpsToNext: true });
+    const op = (insn: BpfInsn) => block.push({ insn, jumpsToNext: false });
     jmp(ins(OP.JNE_K, R2, 0, 0, ex.type === 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
     if (ex.access !== ACC_ALL) {
       op(ins(OP.MOV32_X, R1, R3)); // r1 = requested access
@@ -89,7 +89,7 @@ export function deviceProgramFromRules(rules: DeviceCgroup[]): Buffer {
 }
 
 /** struct bpf_insn, little endian: code u8, dst:4|src:4 u8, off s16, imm s32. */
-export function encode(prog: Insn[]): Buffer {
+export function encode(prog: BpfInsn[]): Buffer {
   const b = Buffer.alloc(prog.length * 8);
   prog.forEach((p, i) => {
     b[i * 8] = p.code;
@@ -98,56 +98,4 @@ export function encode(prog: Insn[]): Buffer {
     b.writeInt32LE(p.imm | 0, i * 8 + 4);
   });
   return b;
-}
-
-export function decode(b: Buffer): Insn[] {
-  const out: Insn[] = [];
-  for (let i = 0; i + 8 <= b.length; i += 8) {
-    out.push({ code: b[i], dst: b[i + 1] & 0xf, src: b[i + 1] >> 4, off: b.readInt16LE(i + 2), imm: b.readInt32LE(i + 4) });
-  }
-  return out;
-}
-
-/** One line per instruction, in the style of bpftool/llvm-objdump, for tests and debugging. */
-export function disassemble(prog: Insn[]): string[] {
-  return prog.map((p, i) => {
-    const to = `goto +${p.off} (-> ${i + 1 + p.off})`;
-    switch (p.code) {
-      case OP.LDXW: return `r${p.dst} = *(u32 *)(r${p.src} + ${p.off})`;
-      case OP.AND32_K: return `w${p.dst} &= ${p.imm}`;
-      case OP.RSH32_K: return `w${p.dst} >>= ${p.imm}`;
-      case OP.MOV32_K: return `w${p.dst} = ${p.imm}`;
-      case OP.MOV32_X: return `w${p.dst} = w${p.src}`;
-      case OP.JEQ_K: return `if r${p.dst} == ${p.imm} ${to}`;
-      case OP.JNE_K: return `if r${p.dst} != ${p.imm} ${to}`;
-      case OP.JNE32_K: return `if w${p.dst} != ${p.imm >>> 0} ${to}`;
-      case OP.EXIT: return 'exit';
-      default: return `unknown 0x${p.code.toString(16)}`;
-    }
-  });
-}
-
-/**
- * Run a program on one access, as the kernel would, for tests: `type` 'b'|'c',
- * `access` a set of ACC_* bits. Returns true when the access is allowed.
- */
-export function runDeviceProgram(prog: Insn[], type: 'b' | 'c', major: number, minor: number, access: number): boolean {
-  const ctx = [((access << 16) | (type === 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR)) >>> 0, major >>> 0, minor >>> 0];
-  const r = new Array<number>(11).fill(0);
-  for (let pc = 0, steps = 0; pc < prog.length && steps < 100000; steps++) {
-    const p = prog[pc++];
-    switch (p.code) {
-      case OP.LDXW: r[p.dst] = ctx[p.off / 4]; break;
-      case OP.AND32_K: r[p.dst] = (r[p.dst] & p.imm) >>> 0; break;
-      case OP.RSH32_K: r[p.dst] = r[p.dst] >>> p.imm; break;
-      case OP.MOV32_K: r[p.dst] = p.imm >>> 0; break;
-      case OP.MOV32_X: r[p.dst] = r[p.src] >>> 0; break;
-      case OP.JEQ_K: if (r[p.dst] === p.imm) pc += p.off; break;
-      case OP.JNE_K: if (r[p.dst] !== p.imm) pc += p.off; break;
-      case OP.JNE32_K: if (r[p.dst] >>> 0 !== p.imm >>> 0) pc += p.off; break;
-      case OP.EXIT: return r[0] === 1;
-      default: throw new Error(`unknown opcode 0x${p.code.toString(16)}`);
-    }
-  }
-  throw new Error('program did not exit');
 }

@@ -7,6 +7,7 @@
 
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { TsrunError } from '../../errors';
+import { errnoName } from '../../errno';
 import { reasonOf } from '../util';
 
 export interface BpfSys {
@@ -37,7 +38,6 @@ let native: { koffi: Koffi; syscall: (...args: unknown[]) => number | bigint } |
 function sys() {
   if (!native) {
     if (process.arch !== 'x64') throw new TsrunError(`cgroup v2 device filter: bpf() is wired for x86_64 only, not ${process.arch}`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require('koffi') as Koffi;
     const libc = koffi.load('libc.so.6');
     native = { koffi, syscall: libc.func('long syscall(long number, ...)') as (...args: unknown[]) => number };
@@ -57,15 +57,11 @@ function bpf(cmd: number, attr: Buffer, what: string): number {
     const errno = koffi.errno();
     const e = new Error(what) as NodeJS.ErrnoException;
     e.errno = errno;
-    e.code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    e.code = errnoName(errno) ?? `errno ${errno}`;
     throw e;
   }
   return r;
 }
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 7: 'E2BIG', 19: 'ENODEV', 9: 'EBADF', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY', 22: 'EINVAL', 28: 'ENOSPC', 38: 'ENOSYS', 95: 'EOPNOTSUPP',
-};
 
 function fail(what: string, e: unknown, extra = ''): TsrunError {
   const err = e as NodeJS.ErrnoException;

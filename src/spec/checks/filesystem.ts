@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import type { PathSegment } from '../problem';
-import type { HostFacts } from './host';
+import type { HostLookups } from './host';
 import { checkIdMappings, type NsTable } from './namespaces';
 import { Collector, arr, isAbs, isObj, isStr, quote, type Obj } from './shared';
 
@@ -16,7 +16,7 @@ export function resolveRootfs(rootPath: string, bundleDir: string): string {
  * config.md#root: root is REQUIRED except on Windows; path is absolute or
  * relative to the bundle; "A directory MUST exist at the path".
  */
-export function checkRoot(spec: Obj, bundleDir: string | undefined, host: HostFacts, c: Collector): void {
+export function checkRoot(spec: Obj, bundleDir: string | undefined, host: HostLookups, c: Collector): void {
   if (spec.root === undefined) {
     c.error(['root'], 'is required');
     return;

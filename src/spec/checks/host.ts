@@ -1,6 +1,6 @@
 // Facts about the host that some checks need (does root.path exist, which
 // mappings has the user namespace a path names, is a network namespace the
-// runtime's own). They come through HostFacts so that the rules are testable
+// runtime's own). They come through HostLookups so that the rules are testable
 // without root; realHost reads them from this machine.
 
 import { readFileSync, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import type { IDMapping } from '../types';
 
 export type PathKind = 'directory' | 'other' | 'missing';
 
-export interface HostFacts {
+export interface HostLookups {
   /** What is at an absolute path (following symlinks). */
   pathKind(p: string): PathKind;
   /**
@@ -28,7 +28,7 @@ function parseIdMap(text: string): IDMapping[] {
     .map(([containerID, hostID, size]) => ({ containerID, hostID, size }));
 }
 
-export const realHost: HostFacts = {
+export const realHost: HostLookups = {
   pathKind(p) {
     try {
       return statSync(p).isDirectory() ? 'directory' : 'other';

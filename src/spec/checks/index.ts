@@ -9,7 +9,7 @@
 // The checks are written to run on any JSON value (they skip what has the
 // wrong shape, which the schema reports), so `tsrun check` can list schema
 // and cross-field problems together. Facts about the host (does root.path
-// exist, which user namespace does a path name) come through HostFacts
+// exist, which user namespace does a path name) come through HostLookups
 // (host.ts) so that the rules are testable without root.
 //
 // This file holds the two entry points and the order in which the rules run;
@@ -25,7 +25,7 @@ import { SPEC_VERSION } from '../../version';
 import type { Problem } from '../problem';
 import { checkDevices, checkNetDevices } from './devices';
 import { checkMounts, checkPathLists, checkRoot } from './filesystem';
-import { realHost, type HostFacts } from './host';
+import { realHost, type HostLookups } from './host';
 import { checkPersonality, checkSeccomp, checkSysctl } from './kernel';
 import { checkTimeNamespace, checkUserNamespace, checkUts, namespaceTable } from './namespaces';
 import { checkHooks, checkProcess, checkProcessFields } from './process';
@@ -38,7 +38,7 @@ export interface CheckOptions {
   /** create and run need `process` (config.md#process: REQUIRED when start is called). */
   requireProcess?: boolean;
   /** Defaults to the real host. */
-  host?: HostFacts;
+  host?: HostLookups;
   /** Receives problems that do not stop the container (spec SHOULD, runc warnings). */
   warnings?: Problem[];
 }

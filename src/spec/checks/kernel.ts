@@ -2,7 +2,7 @@
 // seccomp filter, the execution domain (personality). Citations as in index.ts.
 
 import type { PathSegment } from '../problem';
-import type { HostFacts } from './host';
+import type { HostLookups } from './host';
 import type { NsTable } from './namespaces';
 import { Collector, arr, isAbs, isNum, isObj, isStr, quote, type Obj } from './shared';
 import { IPC_SYSCTLS } from '../names';
@@ -24,7 +24,7 @@ function sysctlDots(key: string): string {
  * with a UTS namespace kernel.domainname is allowed and kernel.hostname is
  * refused in favour of the hostname field; everything else would change the host.
  */
-export function checkSysctl(linux: Obj, ns: NsTable, host: HostFacts, c: Collector): void {
+export function checkSysctl(linux: Obj, ns: NsTable, host: HostLookups, c: Collector): void {
   if (!isObj(linux.sysctl)) return;
   let hostNet: boolean | Error | undefined;
   for (const raw of Object.keys(linux.sysctl)) {

@@ -4,7 +4,7 @@
 
 import type { IDMapping } from '../types';
 import { jsonPath, type PathSegment } from '../problem';
-import type { HostFacts } from './host';
+import type { HostLookups } from './host';
 import { Collector, arr, isAbs, isNum, isObj, isStr, quote, type Obj } from './shared';
 
 interface NsEntry {
@@ -85,7 +85,7 @@ function sameMappings(a: unknown, b: IDMapping[]): boolean {
  * and CRI-O write the joined namespace's own mappings, which runc accepts with
  * a warning; mappings that differ from it, or that cannot be read, are an error.
  */
-export function checkUserNamespace(linux: Obj, ns: NsTable, host: HostFacts, c: Collector): void {
+export function checkUserNamespace(linux: Obj, ns: NsTable, host: HostLookups, c: Collector): void {
   const hasUid = arr(linux.uidMappings).length > 0;
   const hasGid = arr(linux.gidMappings).length > 0;
   checkIdMappings(linux.uidMappings, ['linux', 'uidMappings'], c);
