@@ -41,8 +41,8 @@ npm: node_modules/.package-lock.json
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "==> npm ci"
-	@npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
-	@test -d node_modules/ajv || { echo "npm ci failed"; exit 1; }
+	@set -o pipefail; npm ci --no-audit --no-fund --loglevel=error 2>&1 | { grep -v 'Unknown user config' || true; } \
+	  || { echo "npm ci failed" >&2; exit 1; }
 	@touch $@
 
 build: native ts
@@ -60,10 +60,25 @@ build/tsrun-init: $(NATIVE_SRC) $(NATIVE_HDR)
 
 ts: build/tsrun
 
-# the bundle (build/tsrun.js) and the shipped executable compiled from it by Bun
-build/tsrun build/tsrun.js &: $(TS_SRC) native/launcher.c build.mjs scripts/bun-compile.mjs scripts/precompile-validators.mjs package.json node_modules/.package-lock.json
+# The bundle (build/tsrun.js) and the Bun executable compiled from it (build/tsrun-bun).
+build/tsrun-bun build/tsrun.js &: $(TS_SRC) build.mjs scripts/bun-compile.mjs scripts/precompile-validators.mjs package.json node_modules/.package-lock.json
 	@mkdir -p build
 	node build.mjs
+
+ifeq ($(TSRUN_ENGINE),node)
+# build.mjs writes build/tsrun, a Node script that loads the bundle
+build/tsrun: build/tsrun.js
+else
+# The launcher that starts build/tsrun-bun with the JIT off: the init's flags, and
+# no libc (see its comment); no loop turned into a memcpy call by the optimiser,
+# which would be our memcpy calling itself.
+LAUNCHER_CFLAGS := -static -nostdlib -ffreestanding -fno-stack-protector \
+  -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -no-pie
+build/tsrun: native/launcher.c build/tsrun-bun
+	$(CC) $(NATIVE_CFLAGS) $(LAUNCHER_CFLAGS) -o $@.tmp native/launcher.c
+	objcopy --strip-debug $@.tmp
+	mv -f $@.tmp $@
+endif
 
 typecheck: npm
 	npx tsc --noEmit
@@ -74,7 +89,8 @@ demo: deps build
 test: deps build typecheck
 	@bash scripts/test.sh
 
-test-unit: deps build
+# no apt and no root: gcc, make and Node are enough
+test-unit: npm build
 	npx vitest run --project unit
 
 test-integration: deps build

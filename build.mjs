@@ -43,25 +43,19 @@ await build({
 
 // The shipped executable: compiled by Bun into one file (scripts/bun-compile.mjs:
 // ESM chunks per command, with their bytecode), which starts in a few ms where
-// Node needs 25-60 (bench/ measures both), started by a small libc-free launcher
-// (native/launcher.c) that turns JavaScriptCore's JIT off. TSRUN_ENGINE=node
-// ships a Node launcher of the bundle instead.
+// Node needs 25-60 (bench/ measures both). build/tsrun is then the small
+// libc-free launcher (native/launcher.c, built by the Makefile) that starts it
+// with JavaScriptCore's JIT off. TSRUN_ENGINE=node ships a Node launcher of the
+// bundle as build/tsrun instead, and no tsrun-bun.
 const out = 'build/tsrun';
 const bunOut = 'build/tsrun-bun';
-fs.rmSync(out, { force: true });
 fs.rmSync(bunOut, { force: true });
 if (process.env.TSRUN_ENGINE === 'node') {
+  fs.rmSync(out, { force: true });
   fs.writeFileSync(out, "#!/usr/bin/env node\nrequire('./tsrun.js');\n", { mode: 0o755 });
 } else {
   const candidates = ['node_modules/bun/bin/bun.exe', 'node_modules/@oven/bun-linux-x64/bin/bun'];
   const bun = candidates.find((c) => fs.existsSync(c));
   if (!bun) throw new Error(`bun not found in ${candidates.join(' or ')}: run npm ci`);
   execSync(`${bun} scripts/bun-compile.mjs ${bunOut} ${JSON.stringify(pkg.version)} ${commit}`, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const cc = process.env.CC || 'gcc';
-  // no libc (see the launcher's comment); no loop turned into a memcpy call by the
-  // optimiser, which would be our memcpy calling itself
-  const flags =
-    '-std=gnu11 -O2 -Wall -Wextra -Werror -static -nostdlib -ffreestanding -fno-stack-protector ' +
-    '-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -no-pie';
-  execSync(`${cc} ${flags} -o ${out} native/launcher.c`, { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -87,16 +87,17 @@ static void say(const char *s)
 	sys3(NR_write, 2, (long)s, (long)len(s));
 }
 
-/* the errors execve and readlink give in practice; any other by number */
+/* the errors execve and readlink give in practice, worded as src/errno.ts
+ * (glibc lower-cased); any other by number: no libc here, so no strerror */
 static const char *errno_text(long e, char *buf)
 {
 	switch (e) {
-	case 2: return "No such file or directory";
-	case 8: return "Exec format error";
-	case 12: return "Cannot allocate memory";
-	case 13: return "Permission denied";
-	case 36: return "File name too long";
-	case 40: return "Too many levels of symbolic links";
+	case 2: return "no such file or directory";
+	case 8: return "exec format error";
+	case 12: return "cannot allocate memory";
+	case 13: return "permission denied";
+	case 36: return "file name too long";
+	case 40: return "too many levels of symbolic links";
 	}
 	char *p = buf + 23;
 	*p = '\0';

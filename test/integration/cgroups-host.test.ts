@@ -8,6 +8,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import * as os from 'node:os';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { rootAvailable } from '../helpers/harness';
 import { detect } from '../../src/cgroups/detect';
 import { CgroupManager, cgroupManager, cgroupManagerFromPaths } from '../../src/cgroups/manager';
 import { statsJson } from '../../src/cgroups/stats';
@@ -16,9 +17,7 @@ import { sleepMs } from '../../src/cgroups/util';
 import { realBpf } from '../../src/cgroups/v2/bpf-sys';
 import type { Resources } from '../../src/spec/types';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot && process.env.CI) throw new Error('cgroups-host.test.ts needs root (CI runs it as root)');
-if (!isRoot) console.warn('cgroups-host.test.ts: skipped, needs root');
+const isRoot = rootAvailable();
 
 const layout = isRoot ? detect() : undefined;
 const v2 = layout?.mode === 'v2';

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO } from '../helpers/harness';
+import { REPO, precondition } from '../helpers/harness';
 
 const LAUNCHER = path.join(REPO, 'build/tsrun');
-const isBunBuild = fs.existsSync(path.join(REPO, 'build/tsrun-bun'));
+const isBunBuild = precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
 
 describe.skipIf(!isBunBuild)('the launcher', () => {
   let dir: string;
@@ -78,7 +78,7 @@ describe.skipIf(!isBunBuild)('the launcher', () => {
       fs.chmodSync(path.join(lone, 'tsrun'), 0o755);
       const r = spawnSync(path.join(lone, 'tsrun'), ['--version'], { encoding: 'utf8' });
       expect(r.status).toBe(1);
-      expect(r.stderr).toBe(`tsrun: cannot run ${fs.realpathSync(lone)}/tsrun-bun: No such file or directory\n`);
+      expect(r.stderr).toBe(`tsrun: cannot run ${fs.realpathSync(lone)}/tsrun-bun: no such file or directory\n`);
     } finally {
       fs.rmSync(lone, { recursive: true, force: true });
     }

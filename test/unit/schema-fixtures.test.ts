@@ -4,16 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { precondition } from '../helpers/harness';
 import { parseJson } from '../../src/spec/json';
 import { validateConfig, validateFeatures, validateState, type Problem } from '../../src/spec/validate';
 
 const shared = path.resolve(__dirname, '../../../shared');
 const fixtures = path.join(shared, 'runtime-spec/schema/test');
-const present = fs.existsSync(fixtures);
-
-if (!present) {
-  console.warn(`schema-fixtures: ${fixtures} is absent (a clone without ../shared); skipping the runtime-spec fixture tests`);
-}
+const present = precondition(fs.existsSync(fixtures), `schema-fixtures: ${fixtures} is absent (a clone without ../shared)`);
 
 const validators: Record<string, (doc: unknown) => Problem[]> = {
   config: validateConfig,

@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { precondition } from '../helpers/harness';
 import { validateConfig, validateFeatures, validateState } from '../../src/spec/validate';
 
 const upstreamDir = path.resolve(__dirname, '../../../shared/runtime-spec/schema');
-const present = fs.existsSync(path.join(upstreamDir, 'config-schema.json'));
-if (!present) console.warn(`schema-parity: ${upstreamDir} is absent; skipping the comparison with the upstream schemas`);
+const present = precondition(fs.existsSync(path.join(upstreamDir, 'config-schema.json')), `schema-parity: ${upstreamDir} is absent (a clone without ../shared)`);
 
 /** Upstream is draft-04 with file-relative $refs; ajv reads it as draft-07 (no draft-04-only keyword is used). */
 function upstream(): Record<'config' | 'state' | 'features', ValidateFunction> {

@@ -1,6 +1,7 @@
 // End to end without the container runtime: a compiled filter loaded by a small C program (built here with
 // gcc) makes blocked syscalls fail with the configured errno. Needs no root (no_new_privs is set first).
 import { afterAll, describe, expect, it } from 'vitest';
+import { precondition } from '../helpers/harness';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,11 +17,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function buildHelper(): boolean {
   const gcc = spawnSync('gcc', ['-O1', '-Wall', '-Werror', '-o', helper, SRC], { encoding: 'utf8' });
-  if (gcc.error || gcc.status !== 0) {
-    console.warn(`seccomp load tests skipped: cannot build the helper with gcc (${gcc.error?.message ?? gcc.stderr.trim()})`);
-    return false;
-  }
-  return true;
+  return precondition(!gcc.error && gcc.status === 0, `seccomp load tests: cannot build the helper with gcc (${gcc.error?.message ?? gcc.stderr?.trim()})`);
 }
 const haveHelper = buildHelper();
 
