@@ -1,8 +1,10 @@
-// The non-container commands: --version, spec, features, help and usage errors.
+// The non-container commands (--version, spec, features, help, usage errors) and the global flags.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, rootAvailable } from '../helpers/harness';
+import { Harness, TSRUN, rootAvailable } from '../helpers/harness';
+import { spawnSync } from 'node:child_process';
+import { globalFlags } from '../../src/cli/table';
 import { validateConfig, validateFeatures } from '../../src/spec/validate';
 
 const enabled = rootAvailable();
@@ -88,5 +90,52 @@ describe.skipIf(!enabled)('cli', () => {
     expect(bad.stderr).toContain('Unknown argument');
     const none = h.tsrun([]);
     expect(none.code).toBe(1);
+  });
+  // Every global flag reaches the runtime or is refused; --criu alone is accepted for runc's command line and read by
+  // no command tsrun has (test/unit/cli-flags.test.ts keeps that list to it).
+  it('every global flag reaches the runtime or is refused', () => {
+    const seen = new Set<string>();
+    // the container inherits no pipe of ours (spawnSync would wait for its sleep)
+    const run = (flag: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe') => {
+      seen.add(flag);
+      return spawnSync(TSRUN, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', stdio, stdio] });
+    };
+    // --root: a container made under one root is listed there and nowhere else
+    const other = fs.mkdtempSync(path.join(h.dir, 'root-'));
+    const id = h.id('global');
+    expect(run('root', ['--root', other, 'create', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '30'])), id], 'ignore').status).toBe(0);
+    try {
+      expect(run('root', ['--root', other, 'list', '-q']).stdout.split('\n')).toContain(id);
+      expect(h.tsrun(['list', '-q']).stdout.split('\n')).not.toContain(id);
+    } finally {
+      run('root', ['--root', other, 'delete', '--force', id]);
+    }
+    expect(fs.readdirSync(other)).toEqual([]);
+    // --log and --log-format: the error goes to the file, as JSON
+    const logFile = path.join(h.dir, 'global.log');
+    const missing = run('log', ['--root', other, '--log', logFile, '--log-format', 'json', 'state', 'no-such']);
+    seen.add('log-format');
+    expect(missing.status).toBe(1);
+    const line = JSON.parse(fs.readFileSync(logFile, 'utf8').trim().split('\n').pop()!);
+    expect(line).toMatchObject({ level: 'error' });
+    expect(line.msg).toContain('no-such');
+    // --debug: the debug lines of an error with details reach the log
+    const bad = h.bundle((c) => {
+      c.process.cwd = 'rel';
+      c.process.args = [];
+    });
+    const dbgFile = path.join(h.dir, 'debug.log');
+    expect(run('debug', ['--root', other, '--debug', '--log', dbgFile, 'create', '--bundle', bad, h.id('dbg')]).status).toBe(1);
+    expect(fs.readFileSync(dbgFile, 'utf8')).toMatch(/level=debug|"level":"debug"/);
+    expect(fs.readFileSync(dbgFile, 'utf8')).toContain('$.process.args');
+    // refused: the systemd driver and rootless=true are not here yet
+    const sd = run('systemd-cgroup', ['--root', other, '--systemd-cgroup', 'state', 'x']);
+    expect([sd.status, sd.stderr]).toEqual([1, expect.stringContaining('--systemd-cgroup: the systemd cgroup driver is not supported yet')]);
+    const rl = run('rootless', ['--root', other, '--rootless', 'true', 'state', 'x']);
+    expect([rl.status, rl.stderr]).toEqual([1, expect.stringContaining('--rootless true: rootless containers are not supported yet')]);
+    // accepted for runc's command line: tsrun has no checkpoint to give the path to
+    const criu = run('criu', ['--root', other, '--criu', '/usr/sbin/criu', 'list', '-q']);
+    expect([criu.status, criu.stderr]).toEqual([0, '']);
+    expect([...seen].sort()).toEqual(Object.keys(globalFlags).sort());
   });
 });
