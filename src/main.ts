@@ -14,8 +14,7 @@ import { VERSION, COMMIT, SPEC_VERSION } from './version';
 type Handler = (ctx: CommandContext) => Promise<number> | number;
 
 // import(), not require(): under Bun the first require() in a process costs
-// more (0.45 ms in a small test program; 0.15-0.25 ms less for tsrun's state
-// and delete with import())
+// more (figures in bench/levers.md)
 const handlers: Record<string, () => Promise<{ default: Handler }>> = {
   create: () => import('./cli/create'),
   start: () => import('./cli/start'),

@@ -5,9 +5,8 @@
 // test/setup-lazy.ts swaps in static imports.
 //
 // Under Bun the first require() in a process costs more than an import()
-// (0.45 ms against 0.05 in a small test program), so the callers that can
-// await (create) preload with import(), and the synchronous loaders then find
-// the module in the cache.
+// (bench/levers.md), so the callers that can await (create) preload with
+// import(), and the synchronous loaders then find the module in the cache.
 interface Modules {
   manager: typeof import('./manager');
   v1Resources: typeof import('./v1/resources');

@@ -34,10 +34,10 @@ type Crc32 = (data: string | Uint8Array, value?: number) => number;
 let crc32: Crc32 | undefined;
 
 /**
- * CRC-32 as 8 hex digits (Bun.hash.crc32 under Bun, which needs no module and no require(), whose first call
- * costs Bun up to 0.45 ms; zlib.crc32 under Node >= 20.15, the same function; else the first 32 bits of a sha256).
- * Not cryptographic, and it need not be: entries are verified against the whole key text. A JavaScript hash
- * loop runs interpreted in a fresh process (~3 ms for the key), and node:crypto takes 2-4 ms to load.
+ * CRC-32 as 8 hex digits (Bun.hash.crc32 under Bun, which needs no module; zlib.crc32 under Node >= 20.15, the
+ * same function; else the first 32 bits of a sha256). Not cryptographic, and it need not be: entries are
+ * verified against the whole key text. A JavaScript hash loop or node:crypto would cost more than the rest of a
+ * hit (bench/levers.md).
  */
 export function crc32hex(data: string | Uint8Array): string {
   if (!crc32) crc32 = (globalThis as { Bun?: { hash?: { crc32?: Crc32 } } }).Bun?.hash?.crc32;
