@@ -7,7 +7,7 @@ NATIVE_SRC := $(filter-out native/launcher.c,$(wildcard native/*.c))
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace
-ENGINE_PACKAGES := containerd podman conmon
+ENGINE_PACKAGES := containerd podman conmon docker.io buildah
 BENCH_PACKAGES := hyperfine runc crun time
 
 .PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines typecheck bench clean
