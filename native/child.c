@@ -140,12 +140,6 @@ static void create_container(struct plan *p, int consock, int lsock)
 	char *state = wait_hooks_done(p);
 	run_hooks(p, HOOK_KIND_CREATE_CONTAINER, state);
 
-	int fifofd = -1;
-	if (p->fifo_path) {
-		fifofd = open(p->fifo_path, O_PATH | O_CLOEXEC);
-		if (fifofd < 0)
-			die(errno, "open the exec fifo \"%s\"", p->fifo_path);
-	}
 	if (rootfd >= 0)
 		switch_root(p, rootfd);
 	if (p->terminal)
@@ -157,12 +151,14 @@ static void create_container(struct plan *p, int consock, int lsock)
 	if (rootfd >= 0)
 		readonly_and_masked_paths(p);
 
-	char *path = setup_process(p, lsock, state);
+	char *path = p->args.n ? setup_process(p, lsock, state) : NULL;
 	if (send_msg(g_syncfd, MSG_READY, NULL, 0) < 0)
 		_exit(1);
 	g_post_ready = true;
-	if (fifofd >= 0)
-		wait_exec_fifo(fifofd);
+	if (g_fifo_pathfd >= 0)
+		wait_exec_fifo();
+	if (!path) /* `tsrun start` refuses this; anything else opening the fifo learns why */
+		die(0, "the container's config has no process to start");
 	send_msg(g_syncfd, MSG_STARTED, NULL, 0); /* the creating runtime may be gone */
 	run_hooks(p, HOOK_KIND_START_CONTAINER, state);
 	final_exec(p, path, lsock, state);

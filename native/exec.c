@@ -76,20 +76,39 @@ char *lookup_executable(struct plan *p)
 }
 
 int g_fifo_wfd = -1;
+int g_fifo_pathfd = -1;
+
+/* The exec fifo `tsrun start` opens: writable by the container user (0622,
+ * as runc), whatever our umask. Stage 0 opens it while it still has the
+ * host's credentials: in a user namespace the container process could not
+ * search a --root of mode 0700 (what runc makes), so it never looks the
+ * path up; the clone inherits the fd. */
+void make_exec_fifo(const char *path)
+{
+	if (mkfifo(path, 0622) < 0)
+		die(errno, "make the exec fifo \"%s\"", path);
+	if (chmod(path, 0622) < 0)
+		die(errno, "chmod the exec fifo \"%s\"", path);
+	g_fifo_pathfd = open(path, O_PATH | O_CLOEXEC);
+	if (g_fifo_pathfd < 0)
+		die(errno, "open the exec fifo \"%s\"", path);
+}
 
 /* Blocks until `tsrun start` opens the fifo for reading. Reopening the
- * O_PATH fd through /proc avoids any path lookup in the container. The
- * write end stays open (close-on-exec): `start` reads until EOF, so it
- * learns that execve happened, or reads "E<message>" from die(). */
-void wait_exec_fifo(int fifofd)
+ * O_PATH fd through /proc checks only the fifo's own mode, with no path
+ * lookup in the container. The write end stays open (close-on-exec): `start`
+ * reads until EOF, so it learns that execve happened, or reads "E<message>"
+ * from die(). */
+void wait_exec_fifo(void)
 {
 	int fd;
 	do
-		fd = open(fd_path(fifofd), O_WRONLY | O_CLOEXEC);
+		fd = open(fd_path(g_fifo_pathfd), O_WRONLY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		die(errno, "open the exec fifo");
-	close(fifofd);
+	close(g_fifo_pathfd);
+	g_fifo_pathfd = -1;
 	g_fifo_wfd = fd;
 }
 

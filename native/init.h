@@ -261,7 +261,9 @@ void run_hooks(struct plan *p, uint64_t kind, const char *state_json);
 /* ---- exec.c --------------------------------------------------------------- */
 
 char *lookup_executable(struct plan *p);
-void wait_exec_fifo(int fifofd);
+extern int g_fifo_pathfd;     /* O_PATH fd of the exec fifo, opened by stage 0 */
+void make_exec_fifo(const char *path);
+void wait_exec_fifo(void);
 __attribute__((noreturn))
 void final_exec(struct plan *p, const char *path, int listenersock, const char *state_json);
 void reset_signals(void);

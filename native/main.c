@@ -119,14 +119,8 @@ static void stage0(struct plan *p)
 		joins_cgroupns |= p->ns[i].type == CLONE_NEWCGROUP;
 	struct cg_joins cg;
 	cgroups_open(&p->cgroup_procs, &cg, !joins_cgroupns);
-	/* the exec fifo `tsrun start` opens; writable by the container user
-	 * (0622, as runc), whatever our umask */
-	if (p->fifo_path) {
-		if (mkfifo(p->fifo_path, 0622) < 0)
-			die(errno, "make the exec fifo \"%s\"", p->fifo_path);
-		if (chmod(p->fifo_path, 0622) < 0)
-			die(errno, "chmod the exec fifo \"%s\"", p->fifo_path);
-	}
+	if (p->fifo_path)
+		make_exec_fifo(p->fifo_path);
 	int consock = -1, lsock = -1, ttysock = -1;
 	if (p->terminal && p->console_socket) {
 		consock = connect_unix(p->console_socket, "the console socket");
@@ -205,6 +199,8 @@ static void stage0(struct plan *p)
 	}
 	g_kill_on_error = pid;
 	close(rel[0]);
+	if (g_fifo_pathfd >= 0) /* the child's now */
+		close(g_fifo_pathfd);
 	if (consock >= 0)
 		close(consock);
 	if (lsock >= 0)

@@ -329,7 +329,9 @@ static void check_group(struct walk *w, int scope)
 		if (p->clone_flags & ~CLONE_NS_ALL)
 			bad(c, "P_CLONE_FLAGS %#llx has flags other than CLONE_NEW*",
 			    (unsigned long long)p->clone_flags);
-		if (p->args.n == 0)
+		/* a container created from a config without a process waits on
+		 * the fifo and never executes anything (start refuses it) */
+		if (p->args.n == 0 && !(p->mode == PLAN_MODE_CREATE && p->fifo_path && !p->wait))
 			bad(c, "no P_ARG: nothing to execute");
 		if (p->rootfs)
 			need_abs(c, "P_ROOTFS", p->rootfs);

@@ -237,4 +237,6 @@ check('runtime.md#create', 'create of a config without process fails (at create 
   if (c.code !== 0) return;
   const s = t.start(c.id);
   t.ok(s.code !== 0, 'start of a container without process succeeded', t.res(s));
+  const st = t.rt(['state', c.id]);
+  t.ok(st.code === 0 && JSON.parse(st.stdout).status === 'created', 'a failed start changed the container (it is no longer "created")', t.res(st));
 });

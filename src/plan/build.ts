@@ -134,7 +134,6 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   const { spec, opts } = input;
   const ctx: PlanContext = { host: input.host, warnings: [] };
   refuseUnsupported(spec);
-  invariant(spec.process, 'process', 'absent at create');
   invariant(input.rootfs.startsWith('/'), 'root.path', `the rootfs is not resolved to an absolute path: "${input.rootfs}"`);
 
   const plan = emptyPlan(1);
@@ -181,10 +180,14 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   }
   plan.sysctls = planSysctls(spec, ns);
 
-  // The process.
-  applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait, defaultUmask: 0o022 });
-  applyExtraFds(plan, opts);
-  applyContainerWide(plan, spec, opts, input.compileSeccomp, ctx);
+  // The process. Without one (create only) the init sets up the container and waits; start refuses it.
+  if (spec.process) {
+    applyProcess(plan, spec.process, ctx, { consoleSocket: opts.consoleSocket, wait: opts.wait, defaultUmask: 0o022 });
+    applyExtraFds(plan, opts);
+    applyContainerWide(plan, spec, opts, input.compileSeccomp, ctx);
+  } else {
+    invariant(!opts.wait && opts.fifoPath !== undefined, 'process', 'absent where the container must start (run)');
+  }
   plan.hooks = planHooks(spec);
   plan.fifoPath = noNul('fifoPath', opts.fifoPath);
   return { plan, warnings: ctx.warnings };

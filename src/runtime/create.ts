@@ -39,6 +39,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** Foreground run: stage 0 stays and reports the exit status. */
   wait?: boolean;
+  /** run needs a process; create takes a config without one, which start then refuses (runtime.md). */
+  requireProcess?: boolean;
 }
 
 export interface Created {
@@ -56,7 +58,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
   const channel = takeInit(listenFds + (o.preserveFds ?? 0));
   mark('create: init spawned');
   try {
-    const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: true });
+    const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: o.requireProcess ?? false });
     for (const w of warnings) log.warn(w);
     mark('create: bundle loaded and validated');
     return await withLock(o.root, id, () => createLocked({ ...o, listenFds }, id, spec, bundle, rootfs, channel));
@@ -87,6 +89,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
     creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
   };
+  if (!spec.process) record.noProcess = true;
   try {
     const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
     // the controller code of create() and apply() below, by import() (see lazy.ts)

@@ -95,6 +95,9 @@ function refuseWithProcessFile(o: ExecOptions): void {
   if (clash.length) throw new TsrunError(`exec: ${clash.join(', ')} cannot be given with --process: the process file holds the whole process`);
 }
 
+/** What the flags change when the container's config has no process (created with none): root, at /. */
+const NO_PROCESS: Process = { cwd: '/', user: { uid: 0, gid: 0 }, args: [] };
+
 /** The container's process changed by the flags, as `runc exec` does without --process. */
 export function processFromFlags(base: Process, o: ExecOptions): Process {
   if (o.args.length === 0) throw new TsrunError('exec: no command given: tsrun exec [options] ID COMMAND [ARG...]');
@@ -159,7 +162,7 @@ function planExec(o: ExecOptions): InitPlan {
   }
   const spec = dir.readConfig();
   if (o.processFile) refuseWithProcessFile(o);
-  const proc = o.processFile ? readProcessFile(o.processFile) : processFromFlags(spec.process!, o);
+  const proc = o.processFile ? readProcessFile(o.processFile) : processFromFlags(spec.process ?? NO_PROCESS, o);
   if (o.processFile && o.tty !== undefined) proc.terminal = o.tty;
 
   const cgroup = joinedCgroup(rec.cgroupPaths, o.subCgroups ?? []);

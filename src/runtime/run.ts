@@ -18,7 +18,7 @@ export function exitCodeOf(waitStatus: number): number {
 }
 
 export async function runContainer(o: CreateOptions & { detach?: boolean; keep?: boolean }): Promise<number> {
-  const created = await createContainer({ ...o, wait: !o.detach });
+  const created = await createContainer({ ...o, wait: !o.detach, requireProcess: true });
   const { dir, record, channel } = created;
   if (o.detach) {
     channel.detach();

@@ -22,6 +22,8 @@ export async function startContainer(root: string, id: string): Promise<void> {
     const rec = dir.load();
     const status = statusOf(rec, dir.fifo);
     if (status !== 'created') throw notStartable(id, status);
+    // runtime.md "start": with no process the runtime MUST generate an error; the container stays as it was
+    if (rec.noProcess) throw new TsrunError(`cannot start container ${id}: its config has no process ($.process) to run`);
     mark('start: status read');
     releaseInit(dir, rec);
     mark('start: init released');

@@ -31,6 +31,8 @@ export interface ContainerRecord {
    * directory (<root>/<id>/rootfs, resolved), where its rootfs is bound. Delete unmounts everything there.
    */
   hostMounts?: string;
+  /** The config has no `process`: the init waits, and start refuses (runtime.md, "start"). */
+  noProcess?: true;
   /** The tsrun process creating the container, while status is "creating". */
   creator?: { pid: number; startTime?: string };
 }

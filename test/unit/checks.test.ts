@@ -126,7 +126,7 @@ describe('root (config.md#root)', () => {
 });
 
 describe('process (config.md#process)', () => {
-  it('is required to create a container, not otherwise', () => {
+  it('is required to start a container, not otherwise', () => {
     expectOne((c) => delete c.process, '$.process', 'is required');
     expectNone((c) => delete c.process, { requireProcess: false });
   });

@@ -104,7 +104,7 @@ describe('loadBundle', () => {
     const cfg = good();
     delete cfg.process;
     const dir = bundle(cfg);
-    expect(loadError(dir).message).toBe(`invalid configuration ${dir}/config.json: $.process: is required to create a container`);
+    expect(loadError(dir).message).toBe(`invalid configuration ${dir}/config.json: $.process: is required to start a container`);
     expect(loadBundle(dir, { requireProcess: false }).spec.process).toBeUndefined();
   });
 

@@ -211,7 +211,6 @@ describe('buildCreatePlan options and container-wide settings', () => {
 
   it('treats what the config checks refuse as internal assertions, never as a config error', () => {
     const cases: [(s: Spec) => void, string][] = [
-      [(s) => delete s.process, 'process: absent at create'],
       [(s) => (s.linux!.namespaces = [{ type: 'uts' }]), 'hostMountPoint: a config without a mount namespace needs'],
       [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), 'hostname: set without a UTS namespace'],
       [(s) => (s.linux!.maskedPaths = ['rel']), 'linux.maskedPaths[0]: not an absolute path'],
@@ -233,6 +232,20 @@ describe('buildCreatePlan options and container-wide settings', () => {
       expect((err as Error).message).toContain(message);
       expect((err as Error).message).toContain('the config checks should have refused it');
     }
+  });
+
+  it('plans a config without process as a container that waits and runs nothing (create only)', () => {
+    const spec = baseSpec();
+    delete spec.process;
+    const { plan } = buildCreatePlan(input(spec));
+    expect(plan.args).toEqual([]);
+    expect(plan.terminal).toBeFalsy();
+    expect(plan.fifoPath).toBe('/run/tsrun/c1/exec.fifo');
+    expect(plan.cloneFlags).toBe(buildCreatePlan(input()).plan.cloneFlags);
+    // run (a waiting stage 0) needs one: the config checks refuse it there
+    expect(() => buildCreatePlan(input(spec, { opts: { id: 'c1', fifoPath: '/f', wait: true } }))).toThrow(
+      /^internal error: process: absent where the container must start/,
+    );
   });
 
   it('is pure: the same input gives the same plan', () => {

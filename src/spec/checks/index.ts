@@ -35,7 +35,7 @@ import { Collector, isObj, isStr, quote, type Obj } from './shared';
 export interface CheckOptions {
   /** The bundle directory; root.path is resolved against it and must exist. Omit to skip filesystem checks. */
   bundleDir?: string;
-  /** create and run need `process` (config.md#process: REQUIRED when start is called). */
+  /** run and check need `process` (config.md#process: REQUIRED when start is called); create does not. */
   requireProcess?: boolean;
   /** Defaults to the real host. */
   host?: HostLookups;

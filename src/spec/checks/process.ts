@@ -7,9 +7,9 @@ import { Collector, arr, isAbs, isNum, isObj, isStr, parseIdList, quote, type Ob
 
 export function checkProcess(spec: Obj, requireProcess: boolean | undefined, c: Collector): void {
   if (spec.process === undefined) {
-    // config.md#process: "This property is REQUIRED when start is called."
-    // runc: "process property must not be empty" (create and run).
-    if (requireProcess) c.error(['process'], 'is required to create a container');
+    // config.md#process: "This property is REQUIRED when start is called." create takes a config without it
+    // (runtime.md: start then MUST fail); run and check, which answer "can it start?", need it.
+    if (requireProcess) c.error(['process'], 'is required to start a container');
     return;
   }
   checkProcessFields(spec.process, ['process'], c);
