@@ -545,8 +545,11 @@ export class Podman {
   private readonly runContainersExisted = fs.existsSync('/run/containers');
   private readonly runLibpodExisted = fs.existsSync('/run/libpod');
   readonly hardNofile: number;
+  /** The storage driver: vfs (copies, no mounts) unless a test needs image layers on overlay. */
+  readonly driver: 'vfs' | 'overlay';
 
-  constructor() {
+  constructor(opts: { driver?: 'vfs' | 'overlay' } = {}) {
+    this.driver = opts.driver ?? 'vfs';
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-e2e-pm-'));
     fs.chmodSync(this.dir, 0o755);
     this.rootfs = path.join(this.dir, 'rootfs');
@@ -557,7 +560,7 @@ export class Podman {
     fs.writeFileSync(path.join(this.dir, 'containers.conf'), this.containersConf(this.wrapper));
     fs.writeFileSync(
       path.join(this.dir, 'storage.conf'),
-      `[storage]\ndriver = "vfs"\nrunroot = "${this.dir}/runroot"\ngraphroot = "${this.dir}/graph"\n`,
+      `[storage]\ndriver = "${this.driver}"\nrunroot = "${this.dir}/runroot"\ngraphroot = "${this.dir}/graph"\n`,
     );
     this.env = {
       ...process.env,
@@ -607,7 +610,7 @@ network_config_dir = "${this.dir}/networks"
   globalArgs(runtime: string | null = this.wrapper): string[] {
     const d = this.dir;
     const rt = runtime === null ? [] : ['--runtime', runtime];
-    return ['--root', `${d}/graph`, '--runroot', `${d}/runroot`, '--tmpdir', `${d}/libpod-tmp`, '--storage-driver', 'vfs', ...rt];
+    return ['--root', `${d}/graph`, '--runroot', `${d}/runroot`, '--tmpdir', `${d}/libpod-tmp`, '--storage-driver', this.driver, ...rt];
   }
 
   /** `podman run` argv after the global flags: no network, our cgroup parent, the rootfs directory. */
