@@ -100,7 +100,7 @@ test-engines: deps engines-deps build
 	npx vitest run --project engines
 
 # tsrun beside runc and crun (bench/run.sh; BENCH_RUNS=N for more runs)
-bench: deps build
+bench: deps engines-deps build
 	$(call apt_install,$(BENCH_PACKAGES),--no-install-recommends)
 	bash bench/run.sh
 
