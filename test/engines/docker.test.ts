@@ -19,6 +19,12 @@ function dockerClient(): boolean {
   return false;
 }
 
+/**
+ * One line naming the terminal and whether stdin is one. The pty under
+ * `script` sometimes echoes a stray ^@ (under runc too), so no multi-line match.
+ */
+const TTY_PROBE = 'echo "tty=$(tty) stdin=$([ -t 0 ] && echo tty || echo none)"';
+
 /** The lines of /proc/self/status that show capabilities, no_new_privs and seccomp. */
 const STATUS_PROBE = ['grep', '-E', '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):', '/proc/self/status'];
 
@@ -77,6 +83,21 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
     noTrace(id);
   });
 
+  it('docker info: dockerd read tsrun --version at start-up for the default runtime', () => {
+    const info = JSON.parse(d.docker(['info', '--format', '{{json .}}']).stdout) as { DefaultRuntime: string; Runtimes: Record<string, { path: string }>; RuncCommit: { ID: string } };
+    expect(info.DefaultRuntime).toBe('tsrun');
+    expect(info.Runtimes.tsrun.path).toBe(d.wrapper);
+    const commit = /^commit: (.+)$/m.exec(runCmd(d.dir, TSRUN, ['--version']).stdout)![1];
+    expect(info.RuncCommit.ID).toBe(commit);
+  });
+
+  it('works with bin/tsrun itself as the runtime path (no wrapper)', () => {
+    const r = d.run(['--rm'], ['sh', '-c', 'echo direct; grep ^Seccomp: /proc/self/status'], 'tsrun-direct');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('direct\nSeccomp:\t2\n');
+    expect(r.code).toBe(0);
+  });
+
   it('run -d, then stop (SIGTERM ignored by pid 1, then SIGKILL) and rm', () => {
     const r = d.run(['-d', '--name', 'stopme'], ['sleep', '1000']);
     expect(r.stderr).toBe('');
@@ -96,8 +117,8 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
   });
 
   it('run -it: the container gets a terminal', () => {
-    const r = d.dockerOnPty(['run', '--rm', '-it', '--runtime', 'tsrun', IMAGE, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty; exit 3']);
-    expect(r.stdout).toMatch(/\/dev\/pts\/\d+\r?\nstdin-is-a-tty/);
+    const r = d.dockerOnPty(['run', '--rm', '-it', '--runtime', 'tsrun', IMAGE, 'sh', '-c', `${TTY_PROBE}; exit 3`]);
+    expect(r.stdout).toMatch(/tty=\/dev\/pts\/\d+ stdin=tty\r?\n/);
     expect(r.code).toBe(3);
   });
 
@@ -123,8 +144,8 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
     });
 
     it('exec -it: the process gets a terminal', () => {
-      const r = d.dockerOnPty(['exec', '-it', name, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty']);
-      expect(r.stdout).toMatch(/\/dev\/pts\/\d+\r?\nstdin-is-a-tty/);
+      const r = d.dockerOnPty(['exec', '-it', name, 'sh', '-c', TTY_PROBE]);
+      expect(r.stdout).toMatch(/tty=\/dev\/pts\/\d+ stdin=tty\r?\n/);
       expect(r.code).toBe(0);
     });
 
@@ -195,11 +216,12 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
   });
 
   it('restart: the same container (its files kept) runs again with a new process', () => {
-    const r = d.run(['-d', '--name', 'again'], ['sh', '-c', 'echo run >> /count; sleep 1000']);
+    // a TERM handler, so restart need not wait for its timeout
+    const r = d.run(['-d', '--name', 'again'], ['sh', '-c', 'trap "exit 0" TERM; echo run >> /count; sleep 1000 & wait']);
     expect(r.code).toBe(0);
     const id = r.stdout.trim();
     const pid = pidOf('again');
-    expect(d.docker(['restart', '-t', '1', 'again']).code).toBe(0);
+    expect(d.docker(['restart', '-t', '5', 'again']).code).toBe(0);
     expect(status('again')).toBe('running');
     expect(pidOf('again')).not.toBe(pid);
     expect(tsrunState(id).pid).toBe(pidOf('again'));

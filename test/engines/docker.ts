@@ -91,7 +91,8 @@ export class Dockerd {
       'deprecated-key-path': path.join(this.dir, 'key.json'),
       // so a plain `docker run` uses tsrun; the tests still name it with --runtime
       'default-runtime': 'tsrun',
-      runtimes: { tsrun: { path: this.wrapper } },
+      // the wrapper records the calls; tsrun-direct is bin/tsrun itself, as the README has it
+      runtimes: { tsrun: { path: this.wrapper }, 'tsrun-direct': { path: TSRUN } },
     };
   }
 
