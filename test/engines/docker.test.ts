@@ -7,26 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { capabilityNumbers } from '../../src/spec/names';
-import { DOCKER, Dockerd, IMAGE } from './docker';
-import { TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, freezerState, insideCgroup, lastJsonError, runCmd, timings } from './engines';
+import { Dockerd, IMAGE, STATUS_PROBE, TTY_PROBE, dockerAvailable } from './docker';
+import { TSRUN, cgroupDirs, commandOf, flagsOf, freezerState, insideCgroup, lastJsonError, runCmd, timings } from './engines';
 
-const enabled = engineAvailable('docker', ['dockerd', 'containerd', 'containerd-shim-runc-v2', 'script']) && dockerClient();
-
-function dockerClient(): boolean {
-  if (fs.existsSync(DOCKER)) return true;
-  if (process.env.CI) throw new Error(`docker engine tests under CI need ${DOCKER} (Debian's docker.io); make engines-deps installs it`);
-  console.warn(`docker engine tests skipped: ${DOCKER} not installed (make engines-deps)`);
-  return false;
-}
-
-/**
- * One line naming the terminal and whether stdin is one. The pty under
- * `script` sometimes echoes a stray ^@ (under runc too), so no multi-line match.
- */
-const TTY_PROBE = 'echo "tty=$(tty) stdin=$([ -t 0 ] && echo tty || echo none)"';
-
-/** The lines of /proc/self/status that show capabilities, no_new_privs and seccomp. */
-const STATUS_PROBE = ['grep', '-E', '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):', '/proc/self/status'];
+const enabled = dockerAvailable();
 
 describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsrun', () => {
   let d: Dockerd;
@@ -52,8 +36,6 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
   const status = (name: string) => d.inspect(name, '{{.State.Status}}');
   const pidOf = (name: string) => Number(d.inspect(name, '{{.State.Pid}}'));
   const tsrunState = (id: string) => JSON.parse(runCmd(d.dir, TSRUN, ['--root', d.tsrunRoot, 'state', id]).stdout) as { status: string; pid: number };
-  /** The container's cgroup file on the host (v1 controller directory). */
-  const hostCgroup = (id: string, controller: string, file: string) => fs.readFileSync(`/sys/fs/cgroup/${controller}${d.cgroupParent}/${id}/${file}`, 'utf8').trim();
   /** Nothing of the container left: Docker forgot it, tsrun's state, its cgroup. */
   const noTrace = (id: string) => {
     expect(d.docker(['ps', '-aq', '--no-trunc']).stdout).not.toContain(id);
@@ -196,9 +178,8 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
       const u = d.docker(['update', '--memory', '96m', '--memory-swap', '192m', '--cpus', '0.25', name]);
       expect(u.stderr).toBe('');
       expect(u.code).toBe(0);
-      expect(hostCgroup(id, 'memory', 'memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
-      expect(hostCgroup(id, 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(192 * 1024 * 1024));
-      expect(hostCgroup(id, 'cpu', 'cpu.cfs_quota_us')).toBe('25000');
+      const host = d.hostLimits(id);
+      expect([host.memory, host.swap, host.cpu]).toEqual([String(96 * 1024 * 1024), String(96 * 1024 * 1024), '25000 100000']);
       const r = d.docker(['exec', name, 'sh', '-c', `${insideCgroup.memoryLimit}; ${insideCgroup.cpuQuota}`]);
       expect(r.stdout).toBe(`${96 * 1024 * 1024}\n25000 100000\n`);
     });
@@ -236,9 +217,8 @@ describe.skipIf(!enabled)('docker (dockerd 20.10, containerd runc shim) with tsr
     const id = r.stdout.trim();
     const inside = d.docker(['exec', 'limits', 'sh', '-c', `${insideCgroup.memoryLimit}; ${insideCgroup.cpuQuota}; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max`]);
     expect(inside.stdout).toBe(`${64 * 1024 * 1024}\n50000 100000\n33\n`);
-    expect(hostCgroup(id, 'memory', 'memory.limit_in_bytes')).toBe(String(64 * 1024 * 1024));
-    expect(hostCgroup(id, 'cpu', 'cpu.cfs_quota_us')).toBe('50000');
-    expect(hostCgroup(id, 'pids', 'pids.max')).toBe('33');
+    const host = d.hostLimits(id);
+    expect([host.memory, host.cpu, host.pids]).toEqual([String(64 * 1024 * 1024), '50000 100000', '33']);
     expect(rmf('limits').code).toBe(0);
     noTrace(id);
   });

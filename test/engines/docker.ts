@@ -15,6 +15,7 @@ import {
   type Result,
   cgroupDirs,
   commandOf,
+  engineAvailable,
   killPids,
   leftoversOf,
   onPty,
@@ -32,6 +33,24 @@ import {
 /** Debian's client; /usr/local/bin/docker on this machine is a newer one. */
 export const DOCKER = '/usr/bin/docker';
 export const IMAGE = 'tsrun-busybox:test';
+
+/** The gate: root, the daemon's binaries and Debian's client; under CI their absence is a failure. */
+export function dockerAvailable(): boolean {
+  if (!engineAvailable('docker', ['dockerd', 'containerd', 'containerd-shim-runc-v2', 'script'])) return false;
+  if (fs.existsSync(DOCKER)) return true;
+  if (process.env.CI) throw new Error(`docker engine tests under CI need ${DOCKER} (Debian's docker.io); make engines-deps installs it`);
+  console.warn(`docker engine tests skipped: ${DOCKER} not installed (make engines-deps)`);
+  return false;
+}
+
+/**
+ * One line naming the terminal and whether stdin is one. The pty under
+ * `script` sometimes echoes a stray ^@ (under runc too), so no multi-line match.
+ */
+export const TTY_PROBE = 'echo "tty=$(tty) stdin=$([ -t 0 ] && echo tty || echo none)"';
+
+/** The lines of /proc/self/status that show capabilities, no_new_privs and seccomp. */
+export const STATUS_PROBE = ['grep', '-E', '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):', '/proc/self/status'];
 
 /** Directories in /run that dockerd, its containerd or the shims create whatever the config says. */
 const RUN_ENTRIES = ['/run/docker/plugins', '/run/docker', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd'];
@@ -169,6 +188,24 @@ export class Dockerd {
     return r.stdout.trim();
   }
 
+  /** The container's limits as its cgroup on the host has them, v1 or v2; swap is the part above memory. */
+  hostLimits(id: string): { memory: string; swap: string; cpu: string; pids: string } {
+    const read = (f: string) => fs.readFileSync(f, 'utf8').trim();
+    const rel = `${this.cgroupParent}/${id}`;
+    if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      const d = `/sys/fs/cgroup${rel}`;
+      return { memory: read(`${d}/memory.max`), swap: read(`${d}/memory.swap.max`), cpu: read(`${d}/cpu.max`), pids: read(`${d}/pids.max`) };
+    }
+    const v1 = (ctrl: string, f: string) => read(`/sys/fs/cgroup/${ctrl}${rel}/${f}`);
+    const memory = v1('memory', 'memory.limit_in_bytes');
+    return {
+      memory,
+      swap: String(BigInt(v1('memory', 'memory.memsw.limit_in_bytes')) - BigInt(memory)),
+      cpu: `${v1('cpu', 'cpu.cfs_quota_us')} ${v1('cpu', 'cpu.cfs_period_us')}`,
+      pids: v1('pids', 'pids.max'),
+    };
+  }
+
   calls(): Call[] {
     return readCalls(this.callsFile);
   }
@@ -238,6 +275,8 @@ export class Dockerd {
   /** What is left on the host after cleanup. */
   leftovers(): string[] {
     const found = leftoversOf(this.tsrunRoot, this.ids(), this.dir);
+    // containers run through bin/tsrun directly are in no calls.log: any state directory is one too many
+    if (fs.existsSync(this.tsrunRoot)) for (const e of fs.readdirSync(this.tsrunRoot)) if (!e.startsWith('.')) found.push(`state directory ${path.join(this.tsrunRoot, e)}`);
     if (this.pid && !waitGone([this.pid], 0)) found.push(`dockerd ${this.pid}`);
     for (const p of this.ourProcesses()) found.push(`process ${p}`);
     for (const d of cgroupDirs(this.cgroupParent)) found.push(`cgroup ${d}`);
