@@ -18,7 +18,7 @@ export default defineConfig({
         },
       },
       {
-        // containerd and podman driving bin/tsrun (root; make engines-deps installs them)
+        // containerd, podman and dockerd driving bin/tsrun (root; make engines-deps installs them)
         test: {
           name: 'engines',
           include: ['test/engines/**/*.test.ts'],
