@@ -24,6 +24,8 @@ had_run_containerd=$([ -e /run/containerd ] && echo 1 || true)
 had_run_containers=$([ -e /run/containers ] && echo 1 || true)
 had_run_libpod=$([ -e /run/libpod ] && echo 1 || true)
 had_blob_cache=$([ -e /var/lib/containers ] && echo 1 || true)
+had_run_docker=$([ -e /run/docker ] && echo 1 || true)
+had_etc_docker=$([ -e /etc/docker ] && echo 1 || true)
 cleanup() {
   set +e
   if [ -n "$dpid" ]; then
@@ -42,6 +44,8 @@ cleanup() {
   [ -n "$had_run_containers" ] || rm -rf /run/containers
   [ -n "$had_run_libpod" ] || rm -rf /run/libpod
   [ -n "$had_blob_cache" ] || rm -rf /var/lib/containers
+  [ -n "$had_run_docker" ] || rm -rf /run/docker
+  [ -n "$had_etc_docker" ] || rm -rf /etc/docker
 }
 trap cleanup EXIT
 
@@ -68,7 +72,7 @@ bash scripts/busybox-rootfs.sh "$work/rootfs" >/dev/null
 mkdir -p "$work/docker" "$work/docker-client"
 cat > "$work/docker/daemon.json" <<EOF
 {"iptables": false, "ip-masq": false, "bridge": "none", "exec-opts": ["native.cgroupdriver=cgroupfs"],
- "cgroup-parent": "/tsrun-capture", "runtimes": {"capture": {"path": "$work/capture-docker"}}}
+ "cgroup-parent": "/tsrun-capture", "deprecated-key-path": "$work/docker/key.json", "runtimes": {"capture": {"path": "$work/capture-docker"}}}
 EOF
 printf '#!/bin/bash\nCAPTURE_TO=%s/docker.json exec %s/capture "$@"\n' "$out" "$work" > "$work/capture-docker"
 chmod 755 "$work/capture-docker"
