@@ -67,9 +67,6 @@ async function main(argv: string[]): Promise<number> {
     format: g['log-format'] === 'json' ? 'json' : 'text',
     debug: Boolean(g.debug),
   });
-  if (g['systemd-cgroup']) {
-    throw new TsrunError('--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (the default)');
-  }
   if (g.rootless !== undefined && g.rootless !== 'false' && g.rootless !== 'auto') {
     throw new TsrunError(`--rootless ${String(g.rootless)}: rootless containers are not supported yet`);
   }

@@ -20,24 +20,31 @@ import type { U64 } from './util';
 import { V1Manager } from './v1/manager';
 import type { BpfSys } from './v2/bpf-sys';
 import { V2Manager } from './v2/manager';
+import { SystemdManager, type SystemdUnitRecord } from './systemd/manager';
+import { systemdUnitPath } from './systemd/unit-path';
 
 export interface CgroupManager {
   /** 'v1' covers hybrid hosts too (paths.unified is then set as well). */
   readonly version: 'v1' | 'v2';
   /** controller (or "name=systemd", or "unified" for the cgroup2 dir) -> absolute directory. */
   readonly paths: Record<string, string>;
+  /** The systemd driver's unit, which the container's state keeps; absent with cgroupfs. */
+  readonly systemdUnit?: SystemdUnitRecord;
   /** The cgroup.procs files the container's init joins: every v1 hierarchy, plus the unified one on hybrid/v2. */
   procsFiles(): string[];
-  /** mkdir -p every directory (cpuset values copied down on v1, controllers enabled on v2). */
-  create(): void;
+  /**
+   * mkdir -p every directory (cpuset values copied down on v1, controllers enabled on v2). The systemd driver
+   * starts its unit here, with the init's pid and the resources systemd has properties for.
+   */
+  create(o?: { pid?: number; resources?: Resources }): void | Promise<void>;
   /** Move `pid` into the cgroup (writes every procsFiles() entry). */
   addProcess(pid: number): void;
   /** Apply the config's resources, for `create` (before any process joins). */
   apply(resources: Resources | undefined): void;
   /** Change resources of a running container (`update`): checkBeforeUpdate, device diffs. */
-  update(resources: Resources): void;
-  /** Remove the directories (sub-cgroups first), retrying ~1 s while busy. Kills nothing. */
-  destroy(): void;
+  update(resources: Resources): void | Promise<void>;
+  /** Remove the directories (sub-cgroups first), retrying ~1 s while busy; systemd: stop the unit. Kills nothing. */
+  destroy(): void | Promise<void>;
   /** Whether the container's cgroup still exists. */
   exists(): boolean;
   /** Every pid in the cgroup, sub-cgroups included. */
@@ -58,6 +65,8 @@ export interface CgroupManager {
 export interface CgroupManagerOptions {
   id: string;
   cgroupsPath?: string;
+  /** --systemd-cgroup: cgroupsPath is "slice:prefix:name" and systemd owns the cgroup (systemd/manager.ts). */
+  systemd?: boolean;
   fs?: CgroupFs;
   /** The host's layout; detected from /proc/self when absent. */
   layout?: Detected;
@@ -68,21 +77,32 @@ export interface CgroupManagerOptions {
 export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const fs = opts.fs ?? realFs;
   const layout = opts.layout ?? detect(fs);
-  const paths = resolvePaths(layout, opts.id, opts.cgroupsPath);
-  if (layout.mode === 'v2') return new V2Manager(fs, paths, { mountPoint: layout.unified!.mountPoint, bpf: opts.bpf });
+  if (opts.systemd) {
+    const unit = systemdUnitPath(opts.id, opts.cgroupsPath);
+    const inner = cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, unit.cgroup), opts.bpf);
+    return new SystemdManager(inner, { unit: unit.unit, slice: unit.slice }, opts.id, { reopened: false });
+  }
+  return cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, opts.cgroupsPath), opts.bpf);
+}
+
+function cgroupfsManager(fs: CgroupFs, layout: Detected, paths: Record<string, string>, bpf: BpfSys | undefined): CgroupManager {
+  if (layout.mode === 'v2') return new V2Manager(fs, paths, { mountPoint: layout.unified!.mountPoint, bpf });
   // Hybrid hosts use v1's devices controller; bpf() is for pure v2 only.
   return new V1Manager(fs, paths, { unifiedMount: layout.mode === 'hybrid' ? layout.unified?.mountPoint : undefined });
 }
 
-/** Reopen a container's cgroup from the `paths` its `create` saved; no detection. */
+/**
+ * Reopen a container's cgroup from the `paths` its `create` saved; no detection. With the systemd unit it saved,
+ * the systemd driver (update and delete reach the unit; everything else is the files).
+ */
 export function cgroupManagerFromPaths(
   paths: Record<string, string>,
-  opts: { fs?: CgroupFs; bpf?: BpfSys } = {},
+  opts: { fs?: CgroupFs; bpf?: BpfSys; systemd?: SystemdUnitRecord; id?: string } = {},
 ): CgroupManager {
   const fs = opts.fs ?? realFs;
   const v1Keys = Object.keys(paths).filter((k) => k !== 'unified');
-  if (v1Keys.length === 0) return new V2Manager(fs, { ...paths }, { bpf: opts.bpf });
-  return new V1Manager(fs, { ...paths });
+  const inner = v1Keys.length === 0 ? new V2Manager(fs, { ...paths }, { bpf: opts.bpf }) : new V1Manager(fs, { ...paths });
+  return opts.systemd ? new SystemdManager(inner, opts.systemd, opts.id ?? '') : inner;
 }
 
 /**

@@ -28,5 +28,6 @@ export function createOptionsOf(ctx: CommandContext) {
     noPivot: Boolean(ctx.flags['no-pivot']),
     noNewKeyring: Boolean(ctx.flags['no-new-keyring']),
     preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
+    systemdCgroup: Boolean(ctx.globals['systemd-cgroup']),
   };
 }

@@ -31,7 +31,7 @@ export const globalFlags: Record<string, FlagDef> = {
   log: { type: 'string', describe: 'write log lines to this file instead of stderr' },
   'log-format': { type: 'string', describe: 'format of log lines', choices: ['text', 'json'], default: 'text' },
   debug: { type: 'boolean', describe: 'log debug output' },
-  'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver (not supported yet)' },
+  'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver: the container gets a transient scope unit (create and run; later commands find it in the state)' },
   rootless: { type: 'string', describe: 'rootless mode: true, false or auto (only auto and false are accepted)' },
   criu: { type: 'string', describe: 'path to criu (accepted for runc compatibility; checkpoint is not supported)', ignored: true },
 };

@@ -6,7 +6,7 @@ import { buildCreatePlan } from '../plan/build';
 import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
-import { cgroupManager, checkBeforeCreate } from '../cgroups/manager';
+import { cgroupManager, checkBeforeCreate, type CgroupManager } from '../cgroups/manager';
 import { preload } from '../cgroups/lazy';
 import { withDefaultDeviceRules } from '../cgroups/device-rules';
 import { seccompCompiler } from './seccomp';
@@ -41,6 +41,8 @@ export interface CreateOptions {
   wait?: boolean;
   /** run needs a process; create takes a config without one, which start then refuses (runtime.md). */
   requireProcess?: boolean;
+  /** --systemd-cgroup: systemd owns the container's cgroup, a transient scope unit. */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -90,8 +92,10 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
   };
   if (!spec.process) record.noProcess = true;
+  let cgroup: CgroupManager | undefined;
   try {
-    const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+    cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup });
+    if (cgroup.systemdUnit) record.systemd = cgroup.systemdUnit; // saved before the unit exists: delete --force finds it
     // the controller code of create() and apply() below, by import() (see lazy.ts)
     const loading = preload(...(cgroup.version === 'v1' ? (['v1Cpuset', 'v1Resources'] as const) : (['v2Create', 'v2Resources'] as const)));
     record.cgroupPaths = cgroup.paths;
@@ -126,11 +130,12 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     for (const w of warnings) log.warn(w);
     mark('create: plan built');
     await loading;
-    cgroup.create();
-    faultPoint('create:cgroup-made');
     // runc's default device rules follow the config's own (they always apply)
-    const resources = spec.linux?.resources ?? {};
-    cgroup.apply({ ...resources, devices: withDefaultDeviceRules(resources.devices, spec.linux?.devices) });
+    const given = spec.linux?.resources ?? {};
+    const resources = { ...given, devices: withDefaultDeviceRules(given.devices, spec.linux?.devices) };
+    await cgroup.create({ pid: channel.child.pid, resources });
+    faultPoint('create:cgroup-made');
+    cgroup.apply(resources);
     mark('create: cgroup made and limits applied');
     if (plan.hostMounts) {
       // no mount namespace: recorded before the init mounts anything, so that delete --force finds the mounts
@@ -152,7 +157,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   } catch (e) {
     channel.child.kill('SIGKILL');
     try {
-      const problems = destroyContainer(dir, record, { runPoststop: false });
+      const problems = await destroyContainer(dir, record, { runPoststop: false, cgroup });
       for (const p of problems) log.warn(`cleanup after failed create: ${p}`);
     } catch (cleanup) {
       log.warn(`cleanup after failed create: ${(cleanup as Error).message}`);

@@ -12,7 +12,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   await withLock(root, id, () => deleteLocked(root, id, force));
 }
 
-function deleteLocked(root: string, id: string, force: boolean): void {
+async function deleteLocked(root: string, id: string, force: boolean): Promise<void> {
   mark('delete: locked');
   const dir = new ContainerDir(root, id);
   const rec = dir.read();
@@ -31,5 +31,5 @@ function deleteLocked(root: string, id: string, force: boolean): void {
     const status = statusOf(rec, dir.fifo);
     if (status !== 'stopped') throw new TsrunError(`cannot delete container ${id} that is not stopped: ${status} (use --force to kill it first)`);
   }
-  for (const p of destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
+  for (const p of await destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
 }

@@ -2,7 +2,7 @@
 // made in the runtime's namespace (no mount namespace), state directory;
 // runs poststop when asked. Used by delete and by a failed create,
 // so it must cope with a container at any stage of its life.
-import { cgroupManagerFromPaths } from '../cgroups/manager';
+import { cgroupManagerFromPaths, type CgroupManager } from '../cgroups/manager';
 import { isSameLiveProcess, readProcStat } from '../state/proc';
 import type { ContainerDir, ContainerRecord } from '../state/store';
 import { runHooksCollectingErrors } from '../hooks/run';
@@ -36,10 +36,15 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * Returns problems that did not stop the removal (for warnings). Throws, keeping the state, when mounts of the
  * container stay in the runtime's namespace.
  */
-export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: { runPoststop: boolean }): string[] {
+export async function destroyContainer(
+  dir: ContainerDir,
+  rec: ContainerRecord,
+  opts: { runPoststop: boolean; /** create's own manager, which knows what it made */ cgroup?: CgroupManager },
+): Promise<string[]> {
   mark('delete: destroying');
   const problems: string[] = [];
-  const cgroup = Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths) : undefined;
+  const cgroup =
+    opts.cgroup ?? (Object.keys(rec.cgroupPaths).length > 0 ? cgroupManagerFromPaths(rec.cgroupPaths, { systemd: rec.systemd, id: rec.id }) : undefined);
   const initAlive = rec.pid > 0 && isSameLiveProcess(rec.pid, rec.pidStartTime);
   const killCgroup = () => {
     try {
@@ -62,7 +67,7 @@ export function destroyContainer(dir: ContainerDir, rec: ContainerRecord, opts: 
   faultPoint('delete:killed');
   if (cgroup) {
     try {
-      cgroup.destroy();
+      await cgroup.destroy();
     } catch (e) {
       problems.push((e as Error).message);
     }

@@ -8,6 +8,8 @@ import { backoff } from '../state/sleep';
 
 /** The spawned init: what the runtime needs of it. */
 export interface InitProcess {
+  /** Its pid (stage 0, which the container process is cloned from): the systemd driver puts it in the unit. */
+  pid: number;
   kill(signal: NodeJS.Signals): void;
   /** Lets the runtime exit while the init lives on. */
   unref(): void;
@@ -40,6 +42,7 @@ export function spawnInit(binary: string, preserveFds: number): { proc: InitProc
 // --- Bun ---------------------------------------------------------------------
 
 interface BunSubprocess {
+  readonly pid: number;
   readonly stdio: (number | undefined)[];
   readonly exited: Promise<number>;
   readonly signalCode: string | null;
@@ -66,6 +69,7 @@ function spawnWithBun(bun: BunApi, binary: string, preserveFds: number, syncFd: 
     throw new TsrunError('start tsrun-init: no channel socket');
   }
   const proc: InitProcess = {
+    pid: child.pid,
     exit: undefined,
     kill: (signal) => {
       try {
@@ -140,6 +144,7 @@ function spawnWithNode(binary: string, preserveFds: number, syncFd: number): { p
   }
   child.on('error', () => undefined); // reported through the closed channel
   const proc: InitProcess = {
+    pid: child.pid ?? 0,
     exit: undefined,
     kill: (signal) => {
       child.kill(signal);

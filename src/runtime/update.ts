@@ -196,7 +196,7 @@ export function updateContainer(o: UpdateOptions): Promise<Resources> {
   return withLock(o.root, o.id, () => updateLocked(o));
 }
 
-function updateLocked(o: UpdateOptions): Resources {
+async function updateLocked(o: UpdateOptions): Promise<Resources> {
   const dir = new ContainerDir(o.root, o.id);
   const rec = dir.load();
   const status = statusOf(rec, dir.fifo);
@@ -214,17 +214,17 @@ function updateLocked(o: UpdateOptions): Resources {
 
   const spec = readSaved(dir);
   const before: Resources = spec.linux?.resources ?? {};
-  const cgroup = cgroupManagerFromPaths(rec.cgroupPaths);
+  const cgroup = cgroupManagerFromPaths(rec.cgroupPaths, { systemd: rec.systemd, id: rec.id });
   const withDefaults = (r: Resources): Resources =>
     r.devices ? { ...r, devices: withDefaultDeviceRules(r.devices, spec.linux?.devices) } : r;
   try {
-    cgroup.update(withDefaults(wanted));
+    await cgroup.update(withDefaults(wanted));
   } catch (e) {
     // As runc: put back what the config had for the fields this call touched.
     const restore = pick(before, wanted) as Resources;
     if (Object.keys(restore).length) {
       try {
-        cgroup.update(withDefaults(restore));
+        await cgroup.update(withDefaults(restore));
       } catch (e2) {
         log.warn(`setting back the cgroup's previous values failed: ${(e2 as Error).message}; the saved config and the cgroup may disagree`);
       }

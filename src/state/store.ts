@@ -5,6 +5,7 @@ import { type Dirent, existsSync, readdirSync, mkdirSync, readFileSync, renameSy
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
+import type { SystemdUnitRecord } from '../cgroups/systemd/manager';
 
 export type RecordedStatus = 'creating' | 'created';
 
@@ -31,6 +32,8 @@ export interface ContainerRecord {
    * directory (<root>/<id>/rootfs, resolved), where its rootfs is bound. Delete unmounts everything there.
    */
   hostMounts?: string;
+  /** --systemd-cgroup: the container's transient unit (systemd owns its cgroup). */
+  systemd?: SystemdUnitRecord;
   /** The config has no `process`: the init waits, and start refuses (runtime.md, "start"). */
   noProcess?: true;
   /** The tsrun process creating the container, while status is "creating". */

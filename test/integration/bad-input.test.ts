@@ -72,8 +72,11 @@ describe.skipIf(!enabled)('bad bundles', () => {
       const r = h.tsrun(['create', '--bundle', h.bundle(), id]);
       expect(r.code).toBe(1);
     }
-    const sd = h.tsrun(['--systemd-cgroup', 'create', '--bundle', h.bundle(), h.id('sd')]);
+    // the systemd driver with a cgroupsPath not in its form: refused before anything is made
+    const sdId = h.id('sd');
+    const sd = h.tsrun(['--systemd-cgroup', 'create', '--bundle', h.bundle((c) => (c.linux.cgroupsPath = '/not/slice/form')), sdId]);
     expect(sd.code).toBe(1);
-    expect(sd.stderr).toContain('systemd cgroup driver is not supported');
+    expect(sd.stderr).toBe('tsrun: $.linux.cgroupsPath: "/not/slice/form" is not in the systemd driver\'s form "slice:prefix:name" (for example "system.slice:tsrun:ID")\n');
+    expect(leftovers(h.root, sdId)).toEqual([]);
   });
 });

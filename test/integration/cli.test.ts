@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, TSRUN, rootAvailable } from '../helpers/harness';
+import { Harness, TSRUN, leftovers, rootAvailable } from '../helpers/harness';
 import { spawnSync } from 'node:child_process';
 import { globalFlags } from '../../src/cli/table';
 import { validateConfig, validateFeatures } from '../../src/spec/validate';
@@ -63,7 +63,7 @@ describe.skipIf(!enabled)('cli', () => {
     expect(f.ociVersionMax).toBe('1.3.0');
     expect(f.linux.namespaces).toEqual(expect.arrayContaining(['pid', 'network', 'user', 'time', 'cgroup']));
     expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
-    expect(f.linux.cgroup.systemd).toBe(false);
+    expect(f.linux.cgroup.systemd).toBe(true);
     expect(f.linux.apparmor.enabled).toBe(false);
     expect(f.mountOptions).toContain('rbind');
     expect(f.mountOptions).not.toContain('tmpcopyup');
@@ -96,9 +96,9 @@ describe.skipIf(!enabled)('cli', () => {
   it('every global flag reaches the runtime or is refused', () => {
     const seen = new Set<string>();
     // the container inherits no pipe of ours (spawnSync would wait for its sleep)
-    const run = (flag: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe') => {
+    const run = (flag: string, args: string[], stdio: 'pipe' | 'ignore' = 'pipe', env = process.env) => {
       seen.add(flag);
-      return spawnSync(TSRUN, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', stdio, stdio] });
+      return spawnSync(TSRUN, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', stdio, stdio], env });
     };
     // --root: a container made under one root is listed there and nowhere else
     const other = fs.mkdtempSync(path.join(h.dir, 'root-'));
@@ -128,9 +128,13 @@ describe.skipIf(!enabled)('cli', () => {
     expect(run('debug', ['--root', other, '--debug', '--log', dbgFile, 'create', '--bundle', bad, h.id('dbg')]).status).toBe(1);
     expect(fs.readFileSync(dbgFile, 'utf8')).toMatch(/level=debug|"level":"debug"/);
     expect(fs.readFileSync(dbgFile, 'utf8')).toContain('$.process.args');
-    // refused: the systemd driver and rootless=true are not here yet
-    const sd = run('systemd-cgroup', ['--root', other, '--systemd-cgroup', 'state', 'x']);
-    expect([sd.status, sd.stderr]).toEqual([1, expect.stringContaining('--systemd-cgroup: the systemd cgroup driver is not supported yet')]);
+    // --systemd-cgroup: create asks systemd for a unit (here a bus that is not there) and leaves nothing
+    const sdId = h.id('sd');
+    const noBus = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${h.dir}/no-bus` };
+    const sd = run('systemd-cgroup', ['--root', other, '--systemd-cgroup', 'create', '--bundle', h.bundle(), sdId], 'pipe', noBus);
+    expect([sd.status, sd.stderr]).toEqual([1, `tsrun: connect to D-Bus at unix:path=${h.dir}/no-bus: no such socket (is the D-Bus daemon running?)\n`]);
+    expect(leftovers(other, sdId)).toEqual([]);
+    // refused: rootless=true is not here yet
     const rl = run('rootless', ['--root', other, '--rootless', 'true', 'state', 'x']);
     expect([rl.status, rl.stderr]).toEqual([1, expect.stringContaining('--rootless true: rootless containers are not supported yet')]);
     // accepted for runc's command line: tsrun has no checkpoint to give the path to

@@ -1,0 +1,132 @@
+// The systemd cgroup driver, behind the same CgroupManager interface as cgroupfs. systemd owns the container's
+// cgroup: create starts a transient scope unit holding the init (StartTransientUnit, Delegate=yes, the resources
+// systemd has properties for), update sets unit properties, destroy stops the unit and forgets it if it failed.
+// Everything else (limits systemd has no property for, pause, kill --all, ps, stats, OOM) is the cgroupfs code on
+// the unit's own cgroup directories, as runc does: `inner` is a V1Manager or V2Manager on those paths.
+// D-Bus is loaded by import() in the three unit calls only.
+import type { Resources } from '../../spec/types';
+import type { OomWatchOptions } from '../common';
+import type { CgroupManager } from '../manager';
+import type { Stats } from '../stats';
+import type { U64 } from '../util';
+import { readProcDevicesOnce } from './proc-devices';
+import { resourceProperties, unitBaseProperties, type PropertyHost } from './properties';
+
+/** What the container's state keeps of its unit, so that later calls (update, delete) reach it. */
+export interface SystemdUnitRecord {
+  unit: string;
+  slice: string;
+}
+
+async function withSystemd<T>(fn: (sd: import('./systemd').Systemd) => Promise<T>): Promise<T> {
+  const { Systemd } = await import('./systemd');
+  const sd = await Systemd.connect();
+  try {
+    return await fn(sd);
+  } finally {
+    sd.close();
+  }
+}
+
+export class SystemdManager implements CgroupManager {
+  /** false while this process has not asked for the unit: a create that failed before needs no D-Bus to undo. */
+  private unitAsked: boolean;
+  constructor(
+    private readonly inner: CgroupManager,
+    readonly systemdUnit: SystemdUnitRecord,
+    private readonly id: string,
+    opts: { reopened: boolean } = { reopened: true },
+  ) {
+    this.unitAsked = opts.reopened;
+  }
+
+  get version(): 'v1' | 'v2' {
+    return this.inner.version;
+  }
+  get paths(): Record<string, string> {
+    return this.inner.paths;
+  }
+  private host(): PropertyHost {
+    return { version: this.version, devices: readProcDevicesOnce() };
+  }
+
+  procsFiles(): string[] {
+    return this.inner.procsFiles();
+  }
+
+  /** The scope with the init in it; then the directories systemd does not make (v1 cpuset, freezer, ...). */
+  async create(o: { pid?: number; resources?: Resources } = {}): Promise<void> {
+    if (!o.pid) throw new Error('internal error: the systemd driver starts its unit with the init\'s pid');
+    const props = [
+      ...unitBaseProperties({ id: this.id, slice: this.systemdUnit.unit.endsWith('.slice') ? undefined : this.systemdUnit.slice, pid: o.pid, version: this.version }),
+      ...resourceProperties(o.resources ?? {}, o.resources?.devices, this.host()),
+    ];
+    await withSystemd(async (sd) => {
+      this.unitAsked = true; // connected: from here a failure may leave a unit to stop
+      // a unit of the same name left failed (an earlier container killed by OOM, say) would refuse the name
+      await sd.resetFailedUnit(this.systemdUnit.unit);
+      await sd.startTransientUnit(this.systemdUnit.unit, props);
+    });
+    this.inner.create();
+  }
+
+  addProcess(pid: number): void {
+    this.inner.addProcess(pid);
+  }
+
+  /** The cgroup files, for everything (systemd's own properties were set with the unit), as runc does. */
+  apply(resources: Resources | undefined): void {
+    this.inner.apply(resources);
+  }
+
+  async update(resources: Resources): Promise<void> {
+    const props = resourceProperties(resources, resources.devices, this.host());
+    if (props.length) await withSystemd((sd) => sd.setUnitProperties(this.systemdUnit.unit, props));
+    await this.inner.update(resources);
+  }
+
+  /** Stops the unit (its processes are dead by now), forgets it, then removes what systemd left. */
+  async destroy(): Promise<void> {
+    let failed: unknown;
+    if (this.unitAsked) {
+      try {
+        await withSystemd(async (sd) => {
+          await sd.stopUnit(this.systemdUnit.unit);
+          await sd.resetFailedUnit(this.systemdUnit.unit);
+        });
+      } catch (e) {
+        failed = e; // the directories go all the same; the unit's error is told after
+      }
+    }
+    await this.inner.destroy();
+    if (failed) throw failed;
+  }
+
+  exists(): boolean {
+    return this.inner.exists();
+  }
+  pids(): number[] {
+    return this.inner.pids();
+  }
+  killAll(signal?: NodeJS.Signals | number): void {
+    this.inner.killAll(signal);
+  }
+  freeze(): void {
+    this.inner.freeze();
+  }
+  thaw(): void {
+    this.inner.thaw();
+  }
+  isFrozen(): boolean {
+    return this.inner.isFrozen();
+  }
+  stats(): Stats {
+    return this.inner.stats();
+  }
+  oomKillCount(): U64 {
+    return this.inner.oomKillCount();
+  }
+  watchOom(onOom: () => void, opts?: OomWatchOptions): () => void {
+    return this.inner.watchOom(onOom, opts);
+  }
+}

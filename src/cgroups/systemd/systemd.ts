@@ -1,0 +1,130 @@
+// systemd's manager API over D-Bus, the calls the driver makes: start a transient unit and wait for its job,
+// change a unit's properties, stop it and wait, forget a failed one. Errors name the unit and what systemd said.
+import { TsrunError } from '../../errors';
+import { DbusConnection, DbusError, systemBusAddress, type InMessage } from './dbus';
+import type { Property } from './properties';
+
+const DEST = 'org.freedesktop.systemd1';
+const PATH = '/org/freedesktop/systemd1';
+const MANAGER = 'org.freedesktop.systemd1.Manager';
+/** How long a job may take; runc waits 30 s as well. */
+const JOB_TIMEOUT_MS = 30_000;
+
+export class Systemd {
+  /** Results of finished jobs by job path: a JobRemoved may come before the reply that names its job. */
+  private readonly finished = new Map<string, string>();
+  private readonly waiting = new Map<string, (result: string) => void>();
+
+  private constructor(private readonly bus: DbusConnection) {
+    bus.onSignal = (m) => this.onSignal(m);
+  }
+
+  static async connect(address = systemBusAddress()): Promise<Systemd> {
+    const bus = await DbusConnection.open(address);
+    const sd = new Systemd(bus);
+    try {
+      // JobRemoved(u id, o job, s unit, s result) comes to the client that queued the job
+      await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+        `type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`,
+      ]);
+    } catch (e) {
+      bus.close();
+      throw new TsrunError(`systemd over D-Bus at ${address}: ${(e as Error).message}`);
+    }
+    return sd;
+  }
+
+  private onSignal(m: InMessage): void {
+    if (m.member !== 'JobRemoved' || m.interface !== MANAGER || !m.body) return;
+    const [, job, , result] = m.body as [number, string, string, string];
+    const w = this.waiting.get(job);
+    if (w) {
+      this.waiting.delete(job);
+      w(result);
+    } else this.finished.set(job, result);
+  }
+
+  private waitJob(job: string, what: string): Promise<void> {
+    const check = (result: string) => {
+      if (result !== 'done') throw new TsrunError(`${what}: the systemd job ended "${result}"`);
+    };
+    const done = this.finished.get(job);
+    if (done !== undefined) {
+      this.finished.delete(job);
+      return Promise.resolve(check(done));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(job);
+        reject(new TsrunError(`${what}: the systemd job did not finish in ${JOB_TIMEOUT_MS / 1000} s`));
+      }, JOB_TIMEOUT_MS);
+      this.waiting.set(job, (result) => {
+        clearTimeout(timer);
+        try {
+          check(result);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  private async manager(member: string, signature: string, body: unknown[], what: string): Promise<unknown[]> {
+    try {
+      return await this.bus.call(DEST, PATH, MANAGER, member, signature, body);
+    } catch (e) {
+      if (e instanceof DbusError) throw new SystemdError(e.name, `${what}: ${e.message} (${e.name})`);
+      throw new TsrunError(`${what}: ${(e as Error).message}`);
+    }
+  }
+
+  /** StartTransientUnit(name, "replace", props, []) and its job. */
+  async startTransientUnit(unit: string, props: Property[]): Promise<void> {
+    const what = `start the systemd unit ${unit}`;
+    const [job] = (await this.manager('StartTransientUnit', 'ssa(sv)a(sa(sv))', [unit, 'replace', props, []], what)) as [string];
+    await this.waitJob(job, what);
+  }
+
+  async setUnitProperties(unit: string, props: Property[]): Promise<void> {
+    await this.manager('SetUnitProperties', 'sba(sv)', [unit, true, props], `set properties of the systemd unit ${unit}`);
+  }
+
+  /** StopUnit and its job; a unit that is not loaded is stopped already. */
+  async stopUnit(unit: string): Promise<void> {
+    const what = `stop the systemd unit ${unit}`;
+    let job: string;
+    try {
+      [job] = (await this.manager('StopUnit', 'ss', [unit, 'replace'], what)) as [string];
+    } catch (e) {
+      if (e instanceof SystemdError && e.dbusName === 'org.freedesktop.systemd1.NoSuchUnit') return;
+      throw e;
+    }
+    await this.waitJob(job, what);
+  }
+
+  /** Forgets a failed unit, so that its name can be used again; one that is not loaded or not failed is fine. */
+  async resetFailedUnit(unit: string): Promise<void> {
+    try {
+      await this.manager('ResetFailedUnit', 's', [unit], `reset the failed systemd unit ${unit}`);
+    } catch (e) {
+      if (e instanceof SystemdError && /NoSuchUnit|NotFailed|UnitInactive/.test(e.dbusName)) return;
+      if (e instanceof SystemdError && e.dbusName === 'org.freedesktop.DBus.Error.InvalidArgs') return;
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.bus.close();
+  }
+}
+
+/** An error reply of systemd, with its D-Bus error name (UnitExists, NoSuchUnit, InvalidArgs, ...). */
+export class SystemdError extends TsrunError {
+  constructor(
+    readonly dbusName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
