@@ -128,6 +128,7 @@ describe.skipIf(!enabled)('containerd with an OCI image on the overlayfs snapsho
     expect(del.code).toBe(0);
     expect(del.stderr).toMatch(/exit code 3/);
     expect(hostMounts().find((m) => m.mountPoint === bundleRootfs(id))).toBeUndefined();
+    expect(snapshotKeys()).toContain(id); // the container's until the container goes
     expect(c.ctr(['containers', 'delete', id]).code).toBe(0);
     noTrace(id);
     // the image's layer stays, untouched by the container's write
