@@ -188,10 +188,12 @@ async function followExec(o: ExecOptions, channel: InitChannel): Promise<number>
       on: {
         pid: (e) => {
           pid = e.pid;
-          if (o.pidFile) writeAtomic(o.pidFile, String(pid));
           faultPoint('exec:pid');
         },
+        // the pid file only once the process is set up (terminal sent and made the controlling one, credentials
+        // applied), as create and runc do: a caller that sees it may use the process, and a failed exec leaves none
         ready: () => {
+          if (o.pidFile) writeAtomic(o.pidFile, String(pid));
           if (!o.detach) return;
           channel.detach();
           return true;

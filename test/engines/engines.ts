@@ -84,9 +84,18 @@ export function shellJoin(argv: string[]): string {
   return argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
 }
 
-/** Runs argv on a fresh pty (util-linux `script`), for the -t/-it paths that want a terminal. */
+/**
+ * Runs argv on a fresh pty (util-linux `script`), for the -t/-it paths that want a terminal. Under `ctr -t`,
+ * once the input has ended, a NUL byte reaches the container's terminal (with runc as with tsrun): its echo
+ * `^@` lands between two writes of the process, anywhere in the output. Match output through ptyText().
+ */
 export function onPty(dir: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): Result {
   return runCmd(dir, 'script', ['-q', '-e', '-c', shellJoin(argv), '/dev/null'], opts);
+}
+
+/** Output read through a terminal: without carriage returns and the echo `^@` of a NUL input byte (onPty). */
+export function ptyText(out: string): string {
+  return out.replace(/\r/g, '').replace(/\^@/g, '');
 }
 
 /** One call tsrun received, as the wrapper recorded it. */

@@ -146,6 +146,27 @@ describe.skipIf(!enabled)('exec and ps', () => {
     process.kill(pid, 'SIGKILL');
   });
 
+  it('writes --pid-file only once the process is set up: a failed exec leaves none, as runc', () => {
+    // the init reports the pid before it sets the process up; these fail after that (cwd, then PATH lookup)
+    const failing: [string, string[], string[]][] = [
+      ['cwd', ['--cwd', '/no/such/dir'], ['true']],
+      ['program', [], ['no-such-program']],
+    ];
+    for (const [how, flags, cmd] of failing) {
+      for (const detach of [false, true]) {
+        const pidFile = path.join(h.dir, `failed-${how}-${detach}.pid`);
+        const r = exec(...(detach ? ['-d'] : []), ...flags, '--pid-file', pidFile, id, ...cmd);
+        expect(r.code, `${how} detach=${detach}`).toBe(1);
+        expect(r.stderr).toContain(how === 'cwd' ? 'chdir to cwd "/no/such/dir"' : 'executable file not found');
+        expect(fs.existsSync(pidFile), `${how} detach=${detach}: ${pidFile}`).toBe(false);
+      }
+    }
+    // a foreground process that did start gets its pid file too
+    const pidFile = path.join(h.dir, 'fg.pid');
+    expect(exec('--pid-file', pidFile, id, 'true').code).toBe(0);
+    expect(Number(fs.readFileSync(pidFile, 'utf8'))).toBeGreaterThan(1);
+  });
+
   it('fails clearly for a missing program, a stopped container, and no container', () => {
     const missing = exec(id, 'no-such-program');
     expect(missing.code).toBe(1);
