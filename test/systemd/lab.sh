@@ -8,7 +8,7 @@
 #   lab.sh stop DIR                     poweroff (SIGRTMIN+4), SIGKILL after LAB_STOP_TIMEOUT (default 20) s,
 #                                       kill whatever is left in the lab's cgroups, remove them; 1 if leftovers
 #   lab.sh leftovers DIR                print what of the lab remains on the host (nothing: exit 0)
-#   lab.sh info DIR                     pid=HOSTPID, then one cgroup=HOSTPATH per hierarchy
+#   lab.sh info DIR                     pid=HOSTPID, one cgroup=MOUNTPOINT HOSTPATH per hierarchy, boot-ms=N
 #
 # Isolation (systemd at boot empties /tmp, writes /etc and /var, and makes init.scope, system.slice and
 # user.slice in every cgroup hierarchy it sees): its root is an overlay of the host's / with a private tmpfs
@@ -289,7 +289,8 @@ cmd_info() {
   local st; st=$(state "$(readlink -f "${1:?DIR}")")
   [ -e "$st/pid" ] || die "no lab is running in $1"
   echo "pid=$(cut -d' ' -f1 "$st/pid")"
-  sed 's/^/cgroup=/' "$st/cgroups"
+  paste -d' ' <(cut -d' ' -f2 "$st/hierarchies") "$st/cgroups" | sed 's/^/cgroup=/'
+  echo "boot-ms=$(cat "$st/boot-ms")"
 }
 
 case ${1:-} in
