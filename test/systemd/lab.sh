@@ -86,7 +86,7 @@ cmd_start() {
   command -v dbus-daemon >/dev/null || die "dbus-daemon is not installed"
   st=$(state "$dir")
   [ ! -e "$st/pid" ] || die "$dir: a lab is already running there (lab.sh stop $dir)"
-  mkdir -p "$st/fs"
+  mkdir -p "$st/fs"; rm -f "$st/cgroup-ready"
   : >"$st/console.log"
   printf '%s\n' "$REPO" "$dir" "${binds[@]}" | sort -u >"$st/binds"
   hierarchies >"$st/hierarchies"
@@ -120,8 +120,22 @@ cmd_start() {
   done
   [ -n "$pid" ] || { cat "$st/console.log" >&2; cmd_stop "$dir" >&2 || true; die "the lab did not start"; }
   echo "$pid $(starttime "$pid")" >"$st/pid"
-  # wait for the bus and the end of boot
+  if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    # pure v2: a cgroup with processes takes no controllers for its children, and the root of a cgroup
+    # namespace cannot delegate them from inside: PID 1 goes to init.scope (systemd takes the parent as
+    # its root), unshare back to the caller's cgroup, and the lab's root gets every controller it has
+    read -r fstype mp sopts path <"$st/hierarchies"; cg=$(cat "$st/cgroups")
+    mkdir "$cg/init.scope"; echo "$pid" >"$cg/init.scope/cgroup.procs"
+    echo "$upid" >"$mp$path/cgroup.procs"
+    local c; for c in $(cat "$cg/cgroup.controllers"); do echo "+$c" >"$cg/cgroup.subtree_control"; done
+  fi
+  touch "$st/cgroup-ready"
+  # wait for systemd's private bus (seen through /proc/PID/root), then for the end of boot
   local deadline=$((SECONDS + BOOT_TIMEOUT)) out=
+  while [ $SECONDS -lt $deadline ] && [ ! -S "/proc/$pid/root/run/systemd/private" ]; do
+    alive $(cat "$st/pid") || break
+    sleep 0.02
+  done
   while [ $SECONDS -lt $deadline ]; do
     alive $(cat "$st/pid") || break
     out=$(timeout $((deadline - SECONDS + 1)) bash "$SELF" exec "$dir" --cwd / -- systemctl is-system-running --wait 2>>"$st/console.log") || true
@@ -141,6 +155,8 @@ cmd_start() {
 cmd_init() {
   local dir=$1 st fs r src
   st=$(state "$dir"); fs=$st/fs; r=$fs/root
+  local t=$SECONDS   # cmd_start places this process in its cgroups first
+  while [ ! -e "$st/cgroup-ready" ]; do [ $((SECONDS - t)) -lt 30 ] || exit 1; sleep 0.01; done
   mount -t tmpfs -o mode=700 tsrun-lab "$fs"
   mkdir "$fs/upper" "$fs/work" "$r"
   mount -t overlay -o "lowerdir=/,upperdir=$fs/upper,workdir=$fs/work" tsrun-lab-root "$r"
@@ -179,10 +195,11 @@ cmd_init() {
   while read -r src; do mkdir -p "$r$src"; mount --bind "$src" "$r$src"; done <"$st/binds"
   # the lab's own configuration, in the overlay's upper dir only
   local e=$r/etc/systemd/system u
-  for u in "${MASK[@]}"; do rm -f "$e/$u"; ln -s /dev/null "$e/$u"; done
   mkdir -p "$r/etc/systemd/system-generators" "$r/etc/tmpfiles.d"
-  for u in /lib/systemd/system-generators/*; do ln -sf /dev/null "$r/etc/systemd/system-generators/${u##*/}"; done
-  ln -sf /dev/null "$r/etc/tmpfiles.d/tmp.conf"
+  # masks: units, every generator, tmpfiles' /tmp cleaning (one perl, not a fork per link)
+  perl -e 'for (@ARGV) { unlink; symlink("/dev/null", $_) or die "$_: $!\n" }' \
+    "${MASK[@]/#/$e/}" "$r/etc/tmpfiles.d/tmp.conf" \
+    $(for u in /lib/systemd/system-generators/*; do echo "$r/etc/systemd/system-generators/${u##*/}"; done)
   cat >"$e/tsrun-lab.target" <<'EOF'
 [Unit]
 Description=tsrun systemd lab
@@ -197,7 +214,7 @@ EOF
   # never boot systemd on the host's files or cgroups
   [ "$(stat -f -c %T /)" = overlayfs ] || { echo "lab: / is not the overlay" >&2; exit 1; }
   for src in /tmp /run; do [ "$(stat -f -c %T "$src")" = tmpfs ] || { echo "lab: $src is not private" >&2; exit 1; }; done
-  if grep -qv ':/$' /proc/self/cgroup; then echo "lab: not at the root of a cgroup namespace" >&2; exit 1; fi
+  if grep -qvE ':/(init\.scope)?$' /proc/self/cgroup; then echo "lab: not at the root of a cgroup namespace" >&2; exit 1; fi
   exec env -i container=tsrun-lab TERM=dumb /lib/systemd/systemd --unit=tsrun-lab.target --log-target=console --show-status=false
 }
 

@@ -12,6 +12,8 @@ import { SystemdLab } from './lab';
 const RUNC = '/usr/sbin/runc';
 const ok = SystemdLab.available() && precondition(haveProgram(RUNC), `${RUNC} is not installed (make test-systemd installs it)`);
 const HOST_UNITS = ['init.scope', 'system.slice', 'user.slice'];
+// User-Mode Linux (test/systemd/run-v2.sh) runs every syscall through ptrace: far slower
+const SLOW = process.env.CGV2_VM ? 6 : 1;
 
 /** A listing of the host's /run/systemd and /run/dbus (both exist on this image, empty of sockets). */
 function hostRunTree(): string[] {
@@ -19,19 +21,18 @@ function hostRunTree(): string[] {
   return r.stdout.split('\n').sort();
 }
 
+/** init.scope, system.slice, user.slice at the root of the host's cgroup hierarchies (every cgroup mount). */
 function hostRootUnits(): string[] {
-  const found: string[] = [];
-  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-    for (const u of HOST_UNITS) if (fs.existsSync(path.join('/sys/fs/cgroup', h, u))) found.push(`${h}/${u}`);
-  }
-  return found;
+  const roots = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '))
+    .filter((f) => f[2] === 'cgroup' || f[2] === 'cgroup2').map((f) => f[1]);
+  return roots.flatMap((r) => HOST_UNITS.map((u) => path.join(r, u))).filter((p) => fs.existsSync(p));
 }
 
 function procs(dir: string): number[] {
   return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+async function until(what: string, cond: () => boolean, ms = 10_000 * SLOW): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -52,7 +53,7 @@ describe.skipIf(!ok)('systemd lab', () => {
     lab = new SystemdLab();
     lab.start();
     console.log(`systemd lab booted in ${lab.bootMs} ms (host pid ${lab.pid})`);
-  }, 150_000);
+  }, 150_000 * SLOW);
 
   afterAll(() => {
     try {
@@ -60,7 +61,7 @@ describe.skipIf(!ok)('systemd lab', () => {
     } finally {
       fs.rmSync(marker, { force: true });
     }
-  }, 150_000);
+  }, 150_000 * SLOW);
 
   it('boots systemd as PID 1 of its namespaces, with a system bus, and leaves the host /tmp and /run alone', () => {
     expect(fs.readFileSync(`/proc/${lab.pid}/comm`, 'utf8').trim()).toBe('systemd');
@@ -89,7 +90,7 @@ describe.skipIf(!ok)('systemd lab', () => {
     lab.run(['sh', '-c', `echo inside > ${probe}`]);
     expect(fs.readFileSync(probe, 'utf8')).toBe('inside\n');
     fs.rmSync(probe);
-  });
+  }, 60_000 * SLOW);
 
   it('systemd-run --scope makes a transient scope under the lab cgroup, and systemctl stop removes it', async () => {
     const unit = `tsrun-lab-probe-${process.pid}`;
@@ -117,7 +118,7 @@ describe.skipIf(!ok)('systemd lab', () => {
     } finally {
       if (child.exitCode === null) lab.exec(['systemctl', 'stop', `${unit}.scope`]);
     }
-  });
+  }, 60_000 * SLOW);
 
   it('runc --systemd-cgroup creates, starts, pauses, resumes, updates and deletes a container in runc-ID.scope', () => {
     const id = `lab${process.pid}`;
@@ -169,7 +170,7 @@ describe.skipIf(!ok)('systemd lab', () => {
     } finally {
       runc('delete', '--force', id);
     }
-  });
+  }, 60_000 * SLOW);
 
   it('stops: nothing of it is left on the host, and the host /tmp marker survived', () => {
     const { pid, dir } = lab;
@@ -182,5 +183,5 @@ describe.skipIf(!ok)('systemd lab', () => {
     expect(fs.readFileSync(marker, 'utf8')).toBe('host /tmp must survive the lab\n');
     expect(hostRunTree()).toEqual(runBefore);
     expect(hostRootUnits()).toEqual(rootUnitsBefore);
-  });
+  }, 60_000 * SLOW);
 });
