@@ -9,8 +9,9 @@ TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace
 ENGINE_PACKAGES := containerd podman conmon docker.io buildah
 BENCH_PACKAGES := hyperfine runc crun time
+SYSTEMD_LAB_PACKAGES := systemd dbus runc busybox-static
 
-.PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines typecheck bench clean
+.PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines test-systemd systemd-lab-deps typecheck bench clean
 
 all: build
 
@@ -98,6 +99,13 @@ test-integration: deps build
 
 test-engines: deps engines-deps build
 	npx vitest run --project engines
+
+# a real systemd booted in its own namespaces (test/systemd/lab.sh), runc --systemd-cgroup as the reference (root)
+systemd-lab-deps:
+	$(call apt_install,$(SYSTEMD_LAB_PACKAGES),--no-install-recommends)
+
+test-systemd: deps systemd-lab-deps build
+	npx vitest run --project systemd
 
 # tsrun beside runc and crun (bench/run.sh; BENCH_RUNS=N for more runs)
 bench: deps engines-deps build

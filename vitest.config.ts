@@ -29,6 +29,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // a real systemd in its own namespaces (test/systemd/lab.ts), for --systemd-cgroup (root)
+        test: {
+          name: 'systemd',
+          include: ['test/systemd/**/*.test.ts'],
+          setupFiles: ['test/setup-lazy.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 150_000,
+        },
+      },
     ],
   },
 });

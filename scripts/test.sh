@@ -12,7 +12,12 @@ npx vitest run --project integration
 # containerd and podman driving bin/tsrun (private daemons and configuration), ~30 s
 [ "$(id -u)" = 0 ] && make -s engines-deps
 npx vitest run --project engines
+# a real systemd in its own namespaces (test/systemd/lab.sh): transient scopes, runc --systemd-cgroup, ~15 s
+[ "$(id -u)" = 0 ] && make -s systemd-lab-deps
+npx vitest run --project systemd
 # the spec-derived conformance suite: runc as a report, then tsrun, which must pass (~50 s)
 [ "$(id -u)" = 0 ] && bash conformance/ci.sh
 # the cgroup tests (kernel and real containers) again on a pure cgroup v2 kernel (../shared/lab), 1.5-3 min
 bash test/cgv2/run-cgroups-v2.sh
+# the systemd lab again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), ~2 min
+bash test/systemd/run-v2.sh
