@@ -238,10 +238,11 @@ cmd_exec() {
     fi
     echo "$BASHPID" >"$cg/lab-exec/cgroup.procs"
   done <"$st/cgroups"
-  exec nsenter -t "$pid" -m -p -C -u -i -r "-w$cwd" -- \
+  # cd inside rather than nsenter -w: with -r, -w leaves a cwd that getcwd() calls unreachable (Bun refuses it)
+  exec nsenter -t "$pid" -m -p -C -u -i -r -- \
     env -u NOTIFY_SOCKET -u DBUS_SYSTEM_BUS_ADDRESS -u DBUS_SESSION_BUS_ADDRESS -u XDG_RUNTIME_DIR \
     -u INVOCATION_ID -u LISTEN_FDS -u LISTEN_PID PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    "$@"
+    sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
 }
 
 # the pids in a cgroup tree

@@ -18,8 +18,13 @@ export interface SystemdUnitRecord {
   slice: string;
 }
 
+/** The error class, for instanceof without loading D-Bus before a unit call needs it. */
+let SystemdError: typeof import('./systemd').SystemdError;
+
 async function withSystemd<T>(fn: (sd: import('./systemd').Systemd) => Promise<T>): Promise<T> {
-  const { Systemd } = await import('./systemd');
+  const mod = await import('./systemd');
+  const { Systemd } = mod;
+  SystemdError = mod.SystemdError;
   const sd = await Systemd.connect();
   try {
     return await fn(sd);
@@ -63,9 +68,14 @@ export class SystemdManager implements CgroupManager {
     ];
     await withSystemd(async (sd) => {
       this.unitAsked = true; // connected: from here a failure may leave a unit to stop
-      // a unit of the same name left failed (an earlier container killed by OOM, say) would refuse the name
-      await sd.resetFailedUnit(this.systemdUnit.unit);
-      await sd.startTransientUnit(this.systemdUnit.unit, props);
+      try {
+        await sd.startTransientUnit(this.systemdUnit.unit, props);
+      } catch (e) {
+        // a unit of the same name left failed (an earlier container killed by OOM, say) holds the name: once
+        if (!(e instanceof SystemdError) || e.dbusName !== 'org.freedesktop.systemd1.UnitExists') throw e;
+        await sd.resetFailedUnit(this.systemdUnit.unit);
+        await sd.startTransientUnit(this.systemdUnit.unit, props);
+      }
     });
     this.inner.create();
   }

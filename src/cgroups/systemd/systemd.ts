@@ -27,6 +27,9 @@ export class Systemd {
       await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
         `type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`,
       ]);
+      // without activation: a bus with no systemd on it is an error here, not on the first call
+      const [there] = (await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [DEST])) as [boolean];
+      if (!there) throw new Error(`systemd is not on this bus (no ${DEST})`);
     } catch (e) {
       bus.close();
       throw new TsrunError(`systemd over D-Bus at ${address}: ${(e as Error).message}`);
