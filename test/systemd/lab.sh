@@ -238,7 +238,7 @@ cmd_exec() {
     fi
     echo "$BASHPID" >"$cg/lab-exec/cgroup.procs"
   done <"$st/cgroups"
-  exec nsenter -t "$pid" -m -p -C -u -i -r "-w$cwd" -- \
+  exec nsenter -t "$pid" -m -p -C -u -i -r "--wdns=$cwd" -- \
     env -u NOTIFY_SOCKET -u DBUS_SYSTEM_BUS_ADDRESS -u DBUS_SESSION_BUS_ADDRESS -u XDG_RUNTIME_DIR \
     -u INVOCATION_ID -u LISTEN_FDS -u LISTEN_PID PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     "$@"
