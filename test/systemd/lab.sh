@@ -3,7 +3,9 @@
 # for tests of tsrun's --systemd-cgroup (and engines configured for systemd cgroups) on a host whose own PID 1
 # is not systemd.
 #
-#   lab.sh start DIR [--bind PATH]...   boot; returns once `systemctl is-system-running` says running/degraded
+#   lab.sh start DIR [--bind PATH]... [--owner PID]
+#                                       boot; returns once `systemctl is-system-running` says running/degraded;
+#                                       with --owner, a watchdog stops the lab when process PID ends first
 #   lab.sh exec DIR [--cwd D] -- CMD... run CMD inside the lab (its namespaces, the lab-exec cgroup); exit = CMD's
 #   lab.sh stop DIR                     poweroff (SIGRTMIN+4), SIGKILL after LAB_STOP_TIMEOUT (default 20) s,
 #                                       kill whatever is left in the lab's cgroups, remove them; 1 if leftovers
@@ -42,7 +44,7 @@ MASK=(
 )
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,9s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
+usage() { sed -n '6,13s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
 state() { echo "$1/.lab"; }
 
 # alive PID STARTTIME: the process exists, is not a zombie, and is the one we started (not a reused pid)
@@ -76,10 +78,14 @@ hierarchies() {
 }
 
 cmd_start() {
-  local dir st binds=() cg
+  local dir st binds=() cg owner=
   dir=$(readlink -f "${1:?DIR}"); shift
   while [ $# -gt 0 ]; do
-    case $1 in --bind) binds+=("$(readlink -f "${2:?}")"); shift 2 ;; *) usage ;; esac
+    case $1 in
+      --bind) binds+=("$(readlink -f "${2:?}")"); shift 2 ;;
+      --owner) owner=${2:?}; shift 2 ;;
+      *) usage ;;
+    esac
   done
   [ "$(id -u)" = 0 ] || die "needs root"
   [ -x /lib/systemd/systemd ] || die "systemd is not installed"
@@ -148,6 +154,17 @@ cmd_start() {
     *) tail -40 "$st/console.log" >&2; cmd_stop "$dir" >&2 || true; die "boot did not finish (state: ${out:-none})" ;;
   esac
   echo "$(( ($(date +%s%N) - t0) / 1000000 ))" >"$st/boot-ms"
+  if [ -n "$owner" ]; then   # a watchdog: the lab powers off when its owner dies without stopping it
+    local ost; ost=$(starttime "$owner")
+    (
+      exec </dev/null >>"$st/console.log" 2>&1
+      rm -f "$st/watchdog.fifo"; mkfifo "$st/watchdog.fifo"; exec 9<>"$st/watchdog.fifo"; rm -f "$st/watchdog.fifo"
+      # read -t on a fifo nobody writes: a one-second sleep that forks nothing and a kill ends at once
+      while alive "$owner" "$ost" && alive $(cat "$st/pid" 2>/dev/null || echo 0 0); do read -r -t 1 -u 9 || true; done
+      [ -e "$st/pid" ] && alive $(cat "$st/pid") && { echo "lab.sh: owner $owner is gone: stopping the lab"; rm -f "$st/watchdog.pid"; cmd_stop "$dir"; }
+    ) &
+    echo "$! $(starttime $!)" >"$st/watchdog.pid"
+  fi
   echo "lab.sh: systemd is up in $dir (host pid $pid, ${out}) after $(cat "$st/boot-ms") ms" >&2
 }
 
@@ -238,11 +255,10 @@ cmd_exec() {
     fi
     echo "$BASHPID" >"$cg/lab-exec/cgroup.procs"
   done <"$st/cgroups"
-  # cd inside rather than nsenter -w: with -r, -w leaves a cwd that getcwd() calls unreachable (Bun refuses it)
-  exec nsenter -t "$pid" -m -p -C -u -i -r -- \
+  exec nsenter -t "$pid" -m -p -C -u -i -r "--wdns=$cwd" -- \
     env -u NOTIFY_SOCKET -u DBUS_SYSTEM_BUS_ADDRESS -u DBUS_SESSION_BUS_ADDRESS -u XDG_RUNTIME_DIR \
     -u INVOCATION_ID -u LISTEN_FDS -u LISTEN_PID PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
+    "$@"
 }
 
 # the pids in a cgroup tree
@@ -257,6 +273,11 @@ cmd_stop() {
     kill -s SIGRTMIN+4 "$pid" || true   # poweroff.target
     for _ in $(seq $((STOP_TIMEOUT * 20))); do alive "$pid" "$stt" || break; sleep 0.05; done
     if alive "$pid" "$stt"; then echo "lab.sh: systemd did not power off in ${STOP_TIMEOUT} s: SIGKILL" >&2; kill -9 "$pid"; fi
+  fi
+  # the watchdog, unless it is the one stopping
+  if [ -e "$st/watchdog.pid" ] && read -r pid stt <"$st/watchdog.pid" && [ "$pid" != "$BASHPID" ] && alive "$pid" "$stt"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$pid" "$stt" || break; sleep 0.02; done
   fi
   if [ -e "$st/unshare.pid" ] && read -r pid stt <"$st/unshare.pid"; then
     for _ in $(seq 100); do alive "$pid" "$stt" || break; sleep 0.05; done
@@ -286,7 +307,7 @@ cmd_stop() {
 cmd_leftovers() {
   local dir st pid stt cg f out=()
   dir=$(readlink -f "${1:?DIR}"); st=$(state "$dir")
-  for f in pid unshare.pid; do
+  for f in pid unshare.pid watchdog.pid; do
     [ -e "$st/$f" ] && read -r pid stt <"$st/$f" && alive "$pid" "$stt" && out+=("process $pid ($f) is alive")
   done
   if [ -e "$st/cgroups" ]; then

@@ -6,11 +6,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, baseConfig, haveProgram, precondition } from '../helpers/harness';
+import { REPO, TSRUN, baseConfig, haveProgram, precondition } from '../helpers/harness';
 import { SystemdLab } from './lab';
 
 const RUNC = '/usr/sbin/runc';
-const ok = SystemdLab.available() && precondition(haveProgram(RUNC), `${RUNC} is not installed (make test-systemd installs it)`);
+const ok = SystemdLab.available() && precondition(haveProgram(RUNC), `${RUNC} is not installed (make test-systemd installs it)`) &&
+  precondition(fs.existsSync(TSRUN), 'bin/tsrun is not built (make build)');
 const HOST_UNITS = ['init.scope', 'system.slice', 'user.slice'];
 // User-Mode Linux (test/systemd/run-v2.sh) runs every syscall through ptrace: far slower
 const SLOW = process.env.CGV2_VM ? 6 : 1;
@@ -120,23 +121,45 @@ describe.skipIf(!ok)('systemd lab', () => {
     }
   }, 60_000 * SLOW);
 
+  /** A busybox bundle in the lab's shared dir running argv, with linux fields from edit. */
+  function bundle(name: string, args: string[], edit: (c: ReturnType<typeof baseConfig>) => void = () => undefined): string {
+    const dir = path.join(lab.dir, name);
+    const made = spawnSync('bash', [path.join(REPO, 'scripts/busybox-rootfs.sh'), path.join(dir, 'rootfs')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const config = baseConfig(path.join(dir, 'rootfs'));
+    config.process.args = args;
+    edit(config);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  }
+
+  it('runs the built bin/tsrun inside: a busybox container under the lab cgroup', () => {
+    const b = bundle('tsrun-bundle', ['sh', '-c', 'echo hello from the lab; cat /proc/self/cgroup'], (c) => {
+      c.linux.cgroupsPath = `/tsrun-lab-${process.pid}`;
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup'); // show the lab's view
+    });
+    const root = path.join(lab.dir, 'tsrun-state');
+    const r = lab.exec([TSRUN, '--root', root, 'run', '--bundle', b, `lab-${process.pid}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^hello from the lab\n/);
+    // its cgroup, seen from the lab's cgroup namespace: under the lab's root, not the host's
+    expect(r.stdout).toMatch(new RegExp(`^0::/tsrun-lab-${process.pid}$`, 'm'));
+    expect(fs.readdirSync(root)).toEqual([]);
+    for (const d of Object.values(lab.hostCgroups(`/tsrun-lab-${process.pid}`))) expect(fs.existsSync(d), d).toBe(false);
+  }, 60_000 * SLOW);
+
   it('runc --systemd-cgroup creates, starts, pauses, resumes, updates and deletes a container in runc-ID.scope', () => {
     const id = `lab${process.pid}`;
-    const bundle = path.join(lab.dir, 'bundle');
-    const rootfs = path.join(bundle, 'rootfs');
-    const made = spawnSync('bash', [path.join(REPO, 'scripts/busybox-rootfs.sh'), rootfs], { encoding: 'utf8' });
-    expect(made.status, made.stderr).toBe(0);
-    const config = baseConfig(rootfs);
-    config.process.args = ['sleep', '300'];
-    config.linux.cgroupsPath = `system.slice:runc:${id}`;
-    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+    const b = bundle('runc-bundle', ['sleep', '300'], (c) => {
+      c.linux.cgroupsPath = `system.slice:runc:${id}`;
+    });
     const runc = (...args: string[]) => lab.exec([RUNC, '--systemd-cgroup', '--root', path.join(lab.dir, 'runc'), ...args]);
     const scope = `runc-${id}.scope`;
     const dirs = lab.hostCgroups(`/system.slice/${scope}`);
     const v1 = Object.keys(dirs).length > 1;
     const state = () => JSON.parse(runc('state', id).stdout);
     try {
-      let r = runc('create', '--bundle', bundle, id);
+      let r = runc('create', '--bundle', b, id);
       expect(r.code, r.stderr).toBe(0);
       expect(state().status).toBe('created');
       // runc asked systemd for the scope; systemd's hierarchies and runc's own (v1 cpuset, freezer) hold the init

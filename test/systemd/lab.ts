@@ -69,7 +69,8 @@ export class SystemdLab {
 
   /** Boots the lab; throws with lab.sh's output (and the console log's tail) when it does not come up. */
   start(): void {
-    const args = ['start', this.dir, ...this.binds.flatMap((b) => ['--bind', b])];
+    // --owner: if this process dies without stop() (a killed test worker), lab.sh's watchdog powers the lab off
+    const args = ['start', this.dir, '--owner', String(process.pid), ...this.binds.flatMap((b) => ['--bind', b])];
     const r = spawnSync('bash', [LAB_SH, ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
