@@ -104,7 +104,7 @@ test-engines: deps engines-deps build
 systemd-lab-deps:
 	$(call apt_install,$(SYSTEMD_LAB_PACKAGES),--no-install-recommends)
 
-test-systemd: deps systemd-lab-deps build
+test-systemd: deps systemd-lab-deps engines-deps build
 	npx vitest run --project systemd
 
 # tsrun beside runc and crun (bench/run.sh; BENCH_RUNS=N for more runs)
