@@ -16,7 +16,7 @@ import {
   cgroupDirs,
   commandOf,
   engineAvailable,
-  killPids,
+  stopAndSweep,
   leftoversOf,
   onPty,
   pidsWhere,
@@ -25,7 +25,6 @@ import {
   runCmd,
   sleepMs,
   thawTree,
-  unmountUnder,
   waitGone,
   writeWrapper,
 } from './engines';
@@ -238,27 +237,9 @@ export class Dockerd {
       const ids = ls.stdout.split('\n').filter(Boolean);
       if (ids.length) this.docker(['rm', '--force', ...ids], { timeout: 30_000 });
     }
-    if (this.pid) {
-      // dockerd stops its containerd on the way out
-      killPids([this.pid], 'SIGTERM');
-      if (!waitGone([this.pid], 15_000)) {
-        killPids([this.pid]);
-        waitGone([this.pid], 2000);
-      }
-    }
-    const rest = this.ourProcesses();
-    if (rest.length) {
-      thawTree(this.cgroupParent);
-      killPids(rest);
-      if (!waitGone(rest, 5000)) problems.push(`processes still alive: ${rest.join(' ')}`);
-    }
-    if (fs.existsSync(this.tsrunRoot)) {
-      for (const id of fs.readdirSync(this.tsrunRoot)) {
-        runCmd(this.dir, TSRUN, ['--root', this.tsrunRoot, 'delete', '--force', id], { timeout: 20_000 });
-      }
-    }
-    problems.push(...unmountUnder(this.dir).map((m) => `mount ${m}`));
-    problems.push(...removeCgroupTree(this.cgroupParent).map((c) => `cgroup ${c}`));
+    // dockerd stops its containerd on the way out: give it longer
+    const { pid: daemonPid, cgroupParent, tsrunRoot, dir } = this;
+    problems.push(...stopAndSweep({ daemonPid, daemonGraceMs: 15_000, processes: () => this.ourProcesses(), cgroupParent, tsrunRoot, dir }));
     if (!this.dockerCgroupExisted) problems.push(...removeCgroupTree('/docker').map((c) => `cgroup ${c}`));
     for (const id of this.ids()) fs.rmSync(this.shimSocket(id), { force: true });
     for (const e of RUN_ENTRIES) {

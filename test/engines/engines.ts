@@ -335,6 +335,42 @@ export function unmountUnder(dir: string): string[] {
   return under();
 }
 
+/**
+ * The end of every engine's cleanup: the daemon stopped by its pid (SIGTERM, then SIGKILL), whatever else is ours
+ * killed, tsrun's state deleted with --force, mounts under dir and the cgroup tree removed. Returns the problems.
+ */
+export function stopAndSweep(o: {
+  daemonPid: number;
+  daemonGraceMs: number;
+  processes: () => number[];
+  cgroupParent: string;
+  tsrunRoot: string;
+  dir: string;
+}): string[] {
+  const problems: string[] = [];
+  if (o.daemonPid) {
+    killPids([o.daemonPid], 'SIGTERM');
+    if (!waitGone([o.daemonPid], o.daemonGraceMs)) {
+      killPids([o.daemonPid]);
+      waitGone([o.daemonPid], 2000);
+    }
+  }
+  const rest = o.processes();
+  if (rest.length) {
+    thawTree(o.cgroupParent);
+    killPids(rest);
+    if (!waitGone(rest, 5000)) problems.push(`processes still alive: ${rest.join(' ')}`);
+  }
+  if (fs.existsSync(o.tsrunRoot)) {
+    for (const id of fs.readdirSync(o.tsrunRoot)) {
+      runCmd(o.dir, TSRUN, ['--root', o.tsrunRoot, 'delete', '--force', id], { timeout: 20_000 });
+    }
+  }
+  problems.push(...unmountUnder(o.dir).map((m) => `mount ${m}`));
+  problems.push(...removeCgroupTree(o.cgroupParent).map((c) => `cgroup ${c}`));
+  return problems;
+}
+
 /** Everything `leftovers` finds for each id, plus mounts under dir. */
 export function leftoversOf(root: string, ids: string[], dir: string): string[] {
   const found = new Set<string>();
@@ -482,26 +518,8 @@ disabled_plugins = [
         this.ctr(['containers', 'delete', id], { timeout: 10_000 });
       }
     }
-    if (this.pid) {
-      killPids([this.pid], 'SIGTERM');
-      if (!waitGone([this.pid], 5000)) {
-        killPids([this.pid]);
-        waitGone([this.pid], 2000);
-      }
-    }
-    const rest = this.ourProcesses();
-    if (rest.length) {
-      thawTree(this.cgroupParent);
-      killPids(rest);
-      if (!waitGone(rest, 5000)) problems.push(`processes still alive: ${rest.join(' ')}`);
-    }
-    if (fs.existsSync(this.tsrunRoot)) {
-      for (const id of fs.readdirSync(this.tsrunRoot)) {
-        runCmd(this.dir, TSRUN, ['--root', this.tsrunRoot, 'delete', '--force', id], { timeout: 20_000 });
-      }
-    }
-    problems.push(...unmountUnder(this.dir).map((m) => `mount ${m}`));
-    problems.push(...removeCgroupTree(this.cgroupParent).map((c) => `cgroup ${c}`));
+    const { pid: daemonPid, cgroupParent, tsrunRoot, dir } = this;
+    problems.push(...stopAndSweep({ daemonPid, daemonGraceMs: 5000, processes: () => this.ourProcesses(), cgroupParent, tsrunRoot, dir }));
     for (const id of this.ids) fs.rmSync(this.shimSocket(id), { force: true });
     // the shim makes /run/containerd/s whatever the config says; remove what we made
     for (const e of ['s', 'fifo']) {

@@ -9,8 +9,7 @@ import type { OomWatchOptions } from '../common';
 import type { CgroupManager } from '../manager';
 import type { Stats } from '../stats';
 import type { U64 } from '../util';
-import { readProcDevicesOnce } from './proc-devices';
-import { resourceProperties, unitBaseProperties, type PropertyHost } from './properties';
+import type { Property } from './properties';
 
 /** What the container's state keeps of its unit, so that later calls (update, delete) reach it. */
 export interface SystemdUnitRecord {
@@ -51,8 +50,10 @@ export class SystemdManager implements CgroupManager {
   get paths(): Record<string, string> {
     return this.inner.paths;
   }
-  private host(): PropertyHost {
-    return { version: this.version, devices: readProcDevicesOnce() };
+  /** The unit properties for resources; loaded by import(), as only create and update need them. */
+  private async properties(resources: Resources): Promise<Property[]> {
+    const [{ resourceProperties }, { readProcDevicesOnce }] = await Promise.all([import('./properties'), import('./proc-devices')]);
+    return resourceProperties(resources, resources.devices, { version: this.version, devices: readProcDevicesOnce() });
   }
 
   procsFiles(): string[] {
@@ -62,10 +63,9 @@ export class SystemdManager implements CgroupManager {
   /** The scope with the init in it; then the directories systemd does not make (v1 cpuset, freezer, ...). */
   async create(o: { pid?: number; resources?: Resources } = {}): Promise<void> {
     if (!o.pid) throw new Error('internal error: the systemd driver starts its unit with the init\'s pid');
-    const props = [
-      ...unitBaseProperties({ id: this.id, slice: this.systemdUnit.unit.endsWith('.slice') ? undefined : this.systemdUnit.slice, pid: o.pid, version: this.version }),
-      ...resourceProperties(o.resources ?? {}, o.resources?.devices, this.host()),
-    ];
+    const { unitBaseProperties } = await import('./properties');
+    const slice = this.systemdUnit.unit.endsWith('.slice') ? undefined : this.systemdUnit.slice;
+    const props = [...unitBaseProperties({ id: this.id, slice, pid: o.pid, version: this.version }), ...(await this.properties(o.resources ?? {}))];
     await withSystemd(async (sd) => {
       this.unitAsked = true; // connected: from here a failure may leave a unit to stop
       try {
@@ -90,7 +90,7 @@ export class SystemdManager implements CgroupManager {
   }
 
   async update(resources: Resources): Promise<void> {
-    const props = resourceProperties(resources, resources.devices, this.host());
+    const props = await this.properties(resources);
     if (props.length) await withSystemd((sd) => sd.setUnitProperties(this.systemdUnit.unit, props));
     await this.inner.update(resources);
   }
