@@ -3,9 +3,9 @@
 // types it, against a container run by tsrun and one run by runc (the
 // reference) under the same daemon. Every tsrun run must print TTY-OK and
 // the terminal's name. Under load, containerd 1.6 with runc sometimes loses
-// the whole output of such a short exec (no output at all, exit 0): the
-// reference loop only requires that no run printed anything but a terminal,
-// and reports the runs without output.
+// all or part of the output of such a short exec (exit 0; seen in CI as a run
+// with only some of the lines): the reference loop requires that no run failed
+// or said "not a tty", and that fewer than a quarter lost output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import { Containerd, engineAvailable, ptyText, type Result } from './engines';
@@ -66,8 +66,8 @@ describe.skipIf(!enabled)('ctr task exec -t in a loop (bug 3)', () => {
   it(`runc (reference): ${RUNS} exec -t runs, none without a terminal`, () => {
     const l = loop(runcId);
     report('runc', l);
-    const silent = l.bad.filter(({ r }) => r.code === 0 && !/TTY-OK|\/dev\/pts|not a tty/.test(r.stdout));
-    if (silent.length) console.info(`  runc: ${silent.length} of ${RUNS} runs lost all their output (exit 0)`);
+    const silent = l.bad.filter(({ r }) => r.code === 0 && !/not a tty/.test(r.stdout));
+    if (silent.length) console.info(`  runc: ${silent.length} of ${RUNS} runs lost some or all of their output (exit 0)`);
     expect(l.bad.filter((b) => !silent.includes(b)).map((b) => b.i)).toEqual([]);
     expect(silent.length).toBeLessThan(RUNS / 4);
   }, 300_000);
