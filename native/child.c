@@ -75,6 +75,7 @@ static char *setup_process(struct plan *p, int lsock, const char *state)
 {
 	set_rlimits(p);
 	set_process_attrs(p);
+	set_memory_policy(p);
 	set_exec_labels(p);
 	/* before the user switch, as root; again after it if root may not */
 	check_no_dir_fds(p);

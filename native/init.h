@@ -27,13 +27,14 @@ struct ns_join {
 };
 
 struct mount_ent {
-	char *source, *dest, *type, *data, *idmap_userns;
+	char *source, *dest, *type, *data, *idmap_userns, *idmap_uid_map, *idmap_gid_map;
 	uint64_t flags;
 	uint64_t *prop;
 	size_t nprop;
-	bool has_remount, dest_is_file, has_attr_set, has_attr_clr;
+	bool has_remount, dest_is_file, has_attr_set, has_attr_clr, idmap_recursive;
 	uint64_t remount_flags, attr_set, attr_clr;
-	int idmap_fd;  /* the idmapped tree, made by stage 0 (see main.c) */
+	int idmap_fd;  /* the idmapped tree, made by stage 0 (idmap.c) */
+	int idmap_userns_fd; /* stage 0 only: the user namespace of its mapping */
 };
 
 struct device_ent {
@@ -67,6 +68,19 @@ struct hook {
 struct sched {
 	uint64_t policy, flags, runtime, deadline, period, priority;
 	int64_t nice;
+};
+
+struct mempolicy {
+	uint64_t mode, flags;
+	uint64_t *nodes;  /* nodemask words; NULL for none */
+	size_t nwords;
+};
+
+struct netdev {
+	char *name, *new_name;
+	unsigned int ifindex;  /* on the host, found by netdev_prepare */
+	uint8_t *addrs;        /* its permanent global addresses: RTM_NEWADDR bodies */
+	size_t addrs_len;
 };
 
 struct plan {
@@ -122,6 +136,10 @@ struct plan {
 	char *apparmor, *selinux, *state_json;
 	struct sched sched;
 	char *cpu_affinity_initial, *cpu_affinity_final;
+	bool has_mempolicy;
+	struct mempolicy mempolicy;
+	struct netdev *netdevs;
+	size_t nnetdevs;
 };
 
 /* ---- util.c --------------------------------------------------------------- */
@@ -210,6 +228,9 @@ int setup_rootfs(struct plan *p);                  /* returns the rootfs fd */
 void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
 int remount_keep_locked(const char *path, unsigned long flags);
+
+/* ---- idmap.c -------------------------------------------------------------- */
+
 void prepare_idmapped_mounts(struct plan *p);
 
 /* ---- umount.c ------------------------------------------------------------- */
@@ -231,6 +252,13 @@ void set_process_attrs(struct plan *p);
 void set_sched(struct plan *p);
 void set_cpu_affinity(const char *list, const char *which);
 void set_exec_labels(struct plan *p);
+void set_memory_policy(struct plan *p);
+
+/* ---- netdev.c (stage 0) --------------------------------------------------- */
+
+void netdev_prepare(struct plan *p);          /* host side, before any setns */
+void netdev_move(struct plan *p, int netnsfd); /* into that network namespace */
+void netdev_configure(struct plan *p);        /* in it: addresses, then up */
 
 /* ---- creds.c -------------------------------------------------------------- */
 

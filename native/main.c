@@ -106,6 +106,24 @@ static void reserve_preserved_fds(struct plan *p)
 	}
 }
 
+/* The child's new network namespace: the devices go there, and we follow
+ * them to set them up (stage 0 needs no network of its own after this). */
+static void netdevs_into_child(struct plan *p, int procfd, pid_t pid)
+{
+	if (!(p->clone_flags & CLONE_NEWNET))
+		die(0, "P_NETDEV needs a network namespace, new or joined");
+	char path[64];
+	snprintf(path, sizeof path, "%d/ns/net", (int)pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open the container's network namespace \"/proc/%s\"", path);
+	netdev_move(p, fd);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		die(errno, "join the container's network namespace");
+	close(fd);
+	netdev_configure(p);
+}
+
 static void stage0(struct plan *p)
 {
 	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -138,13 +156,20 @@ static void stage0(struct plan *p)
 	if (p->seccomp_listener)
 		lsock = connect_unix(p->seccomp_listener, "the seccomp listener");
 	prepare_idmapped_mounts(p);
+	netdev_prepare(p);
 	int *nsfd = xmalloc((p->nns + 1) * sizeof *nsfd);
-	bool joins_user = false;
+	bool joins_user = false, joins_net = false;
 	for (size_t i = 0; i < p->nns; i++) {
 		nsfd[i] = open(p->ns[i].path, O_RDONLY | O_CLOEXEC);
 		if (nsfd[i] < 0)
 			die(errno, "open %s namespace \"%s\"", ns_name(p->ns[i].type), p->ns[i].path);
 		joins_user |= p->ns[i].type == CLONE_NEWUSER;
+		/* moved while we still have the host's privileges (before a user
+		 * namespace is joined), set up once we are in it (below) */
+		if (p->ns[i].type == CLONE_NEWNET && p->nnetdevs) {
+			netdev_move(p, nsfd[i]);
+			joins_net = true;
+		}
 	}
 
 	/* inherited by the child; set here, where we hold the host's
@@ -167,6 +192,8 @@ static void stage0(struct plan *p)
 			die(errno, "join %s namespace \"%s\"", ns_name(p->ns[i].type), p->ns[i].path);
 		close(nsfd[i]);
 	}
+	if (joins_net)
+		netdev_configure(p);
 	if (p->clone_flags & CLONE_NEWTIME) {
 		/* applies to our children only; offsets must be in before one enters */
 		if (unshare(CLONE_NEWTIME) < 0)
@@ -220,6 +247,8 @@ static void stage0(struct plan *p)
 		if (write_file_at(procfd, path, p->gid_map, strlen(p->gid_map)) < 0)
 			die(errno, "write gid map to \"/proc/%s\"", path);
 	}
+	if (p->nnetdevs && !joins_net)
+		netdevs_into_child(p, procfd, pid);
 	if (send_u64(g_syncfd, MSG_PID, (uint64_t)pid) < 0)
 		die(errno, "send MSG_PID");
 	int32_t hostpid = pid;

@@ -157,6 +157,11 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case P_IOPRIO: p->has_ioprio = true; p->ioprio = v; break;
 	case P_CPU_AFFINITY_INITIAL: p->cpu_affinity_initial = str_of(r); break;
 	case P_CPU_AFFINITY_FINAL: p->cpu_affinity_final = str_of(r); break;
+	case P_MEMPOLICY: p->has_mempolicy = true; sub.obj = &p->mempolicy; break;
+	case P_NETDEV:
+		snprintf(sub.ctx, sizeof sub.ctx, "P_NETDEV[%zu]", p->nnetdevs);
+		sub.obj = APPEND(p->netdevs, p->nnetdevs);
+		break;
 
 	case NS_TYPE: ((struct ns_join *)w->obj)->type = v; break;
 	case NS_PATH: ((struct ns_join *)w->obj)->path = str_of(r); break;
@@ -173,6 +178,9 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case M_ATTR_SET: MNT->has_attr_set = true; MNT->attr_set = v; break;
 	case M_ATTR_CLR: MNT->has_attr_clr = true; MNT->attr_clr = v; break;
 	case M_IDMAP_USERNS: MNT->idmap_userns = str_of(r); break;
+	case M_IDMAP_UID_MAP: MNT->idmap_uid_map = str_of(r); break;
+	case M_IDMAP_GID_MAP: MNT->idmap_gid_map = str_of(r); break;
+	case M_IDMAP_RECURSIVE: MNT->idmap_recursive = v; break;
 
 #define DEV ((struct device_ent *)w->obj)
 	case D_PATH: DEV->path = str_of(r); break;
@@ -212,6 +220,23 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case S_RUNTIME: SCH->runtime = v; break;
 	case S_DEADLINE: SCH->deadline = v; break;
 	case S_PERIOD: SCH->period = v; break;
+
+#define MPOL ((struct mempolicy *)w->obj)
+	case MP_MODE: MPOL->mode = v; break;
+	case MP_FLAGS: MPOL->flags = v; break;
+	case MP_NODES:
+		if (r->len == 0 || r->len % 8)
+			bad(w->ctx, "MP_NODES: %u bytes is not whole 64-bit words", r->len);
+		MPOL->nwords = r->len / 8;
+		MPOL->nodes = xmalloc(r->len);
+		for (size_t i = 0; i < MPOL->nwords; i++) {
+			uint64_t word;
+			memcpy(&word, r->p + 8 * i, 8);
+			MPOL->nodes[i] = le64toh(word);
+		}
+		break;
+	case N_NAME: ((struct netdev *)w->obj)->name = str_of(r); break;
+	case N_NEW_NAME: ((struct netdev *)w->obj)->new_name = str_of(r); break;
 	default:
 		bad(w->ctx, "%s cannot be decoded here", ti->name);
 	}
@@ -265,6 +290,12 @@ static void check_group(struct walk *w, int scope)
 		if (!m->source || !m->dest)
 			bad(c, "needs M_SOURCE and M_DEST");
 		need_abs(c, "M_DEST", m->dest);
+		if (!m->idmap_uid_map != !m->idmap_gid_map)
+			bad(c, "M_IDMAP_UID_MAP and M_IDMAP_GID_MAP go together");
+		if (m->idmap_uid_map && m->idmap_userns)
+			bad(c, "M_IDMAP_USERNS or the M_IDMAP_*_MAP, not both");
+		if (m->idmap_recursive && !m->idmap_uid_map && !m->idmap_userns)
+			bad(c, "M_IDMAP_RECURSIVE without an idmap");
 		break;
 	}
 	case SC_DEVICE: {
@@ -320,6 +351,18 @@ static void check_group(struct walk *w, int scope)
 		if (!seen(w, S_POLICY))
 			bad(c, "needs S_POLICY");
 		break;
+	case SC_MEMPOLICY:
+		if (!seen(w, MP_MODE))
+			bad(c, "needs MP_MODE");
+		break;
+	case SC_NETDEV: {
+		struct netdev *n = w->obj;
+		if (!n->name || !*n->name || !n->new_name || !*n->new_name)
+			bad(c, "needs a non-empty N_NAME and N_NEW_NAME");
+		if (strlen(n->name) >= 16 || strlen(n->new_name) >= 16)
+			bad(c, "a network device name has at most 15 bytes");
+		break;
+	}
 	case SC_PLAN: {
 		struct plan *p = w->p;
 		if (!seen(w, P_MODE))
@@ -339,6 +382,8 @@ static void check_group(struct walk *w, int scope)
 			need_abs(c, "P_FIFO_PATH", p->fifo_path);
 		if (p->host_mounts)
 			check_host_mounts(c, p);
+		if (p->nnetdevs && p->mode != PLAN_MODE_CREATE)
+			bad(c, "P_NETDEV is for create");
 		if (p->chroot_dir) {
 			need_abs(c, "P_CHROOT", p->chroot_dir);
 			if (p->mode != PLAN_MODE_EXEC)

@@ -123,6 +123,12 @@ enum plan_tag {
 	P_IOPRIO = 168,        /* U64: ioprio_set value (class << 13 | level) */
 	P_CPU_AFFINITY_INITIAL = 169, /* STR: cpu list, before the process starts */
 	P_CPU_AFFINITY_FINAL = 170,   /* STR: cpu list, just before execve */
+	P_MEMPOLICY = 171,     /* GROUP { MP_* }: set_mempolicy before execve */
+	P_NETDEV = 172,        /* (*) GROUP { N_* } (create): stage 0 moves this host
+	                          network device into the container's network
+	                          namespace (the joined one, or the new one after the
+	                          clone), renamed, with its permanent global
+	                          addresses, and sets it up */
 };
 
 enum plan_mode {
@@ -151,6 +157,12 @@ enum mount_tag {
 	M_ATTR_SET = 218,      /* U64: MOUNT_ATTR_* set recursively (mount_setattr) */
 	M_ATTR_CLR = 219,      /* U64: MOUNT_ATTR_* cleared recursively */
 	M_IDMAP_USERNS = 220,  /* STR: path of a user namespace for an idmapped mount */
+	M_IDMAP_UID_MAP = 221, /* STR: uid_map of a user namespace that stage 0 makes
+	                          for an idmapped mount (with M_IDMAP_GID_MAP; not
+	                          with M_IDMAP_USERNS) */
+	M_IDMAP_GID_MAP = 222, /* STR: its gid_map */
+	M_IDMAP_RECURSIVE = 223, /* U64 bool: idmap every mount of the tree (ridmap),
+	                          not only its top */
 };
 
 /* P_DEVICE */
@@ -217,6 +229,20 @@ enum sched_tag {
 	S_RUNTIME = 294,
 	S_DEADLINE = 295,
 	S_PERIOD = 296,
+};
+
+/* P_MEMPOLICY: set_mempolicy(MP_MODE | MP_FLAGS, MP_NODES) */
+enum mempolicy_tag {
+	MP_MODE = 300,         /* U64: MPOL_* mode */
+	MP_FLAGS = 301,        /* U64: MPOL_F_* mode flags */
+	MP_NODES = 302,        /* BYTES: the nodemask, 64-bit little-endian words;
+	                          absent: no nodes */
+};
+
+/* P_NETDEV */
+enum netdev_tag {
+	N_NAME = 310,          /* STR: the device's name on the host */
+	N_NEW_NAME = 311,      /* STR: its name in the container (may hold "%d") */
 };
 
 #endif

@@ -75,6 +75,8 @@ static const struct tag_info table[] = {
 	T(P_IOPRIO, RK_U64, RF_DEC, SC_PLAN, 0, false),
 	T(P_CPU_AFFINITY_INITIAL, RK_STR, RF_NONE, SC_PLAN, 0, false),
 	T(P_CPU_AFFINITY_FINAL, RK_STR, RF_NONE, SC_PLAN, 0, false),
+	T(P_MEMPOLICY, RK_GROUP, RF_NONE, SC_PLAN, SC_MEMPOLICY, false),
+	T(P_NETDEV, RK_GROUP, RF_NONE, SC_PLAN, SC_NETDEV, true),
 
 	T(NS_TYPE, RK_U64, RF_HEX, SC_NS, 0, false),
 	T(NS_PATH, RK_STR, RF_NONE, SC_NS, 0, false),
@@ -90,6 +92,9 @@ static const struct tag_info table[] = {
 	T(M_ATTR_SET, RK_U64, RF_HEX, SC_MOUNT, 0, false),
 	T(M_ATTR_CLR, RK_U64, RF_HEX, SC_MOUNT, 0, false),
 	T(M_IDMAP_USERNS, RK_STR, RF_NONE, SC_MOUNT, 0, false),
+	T(M_IDMAP_UID_MAP, RK_STR, RF_NONE, SC_MOUNT, 0, false),
+	T(M_IDMAP_GID_MAP, RK_STR, RF_NONE, SC_MOUNT, 0, false),
+	T(M_IDMAP_RECURSIVE, RK_U64, RF_BOOL, SC_MOUNT, 0, false),
 
 	T(D_PATH, RK_STR, RF_NONE, SC_DEVICE, 0, false),
 	T(D_TYPE, RK_U64, RF_OCT, SC_DEVICE, 0, false),
@@ -129,6 +134,13 @@ static const struct tag_info table[] = {
 	T(S_RUNTIME, RK_U64, RF_DEC, SC_SCHED, 0, false),
 	T(S_DEADLINE, RK_U64, RF_DEC, SC_SCHED, 0, false),
 	T(S_PERIOD, RK_U64, RF_DEC, SC_SCHED, 0, false),
+
+	T(MP_MODE, RK_U64, RF_DEC, SC_MEMPOLICY, 0, false),
+	T(MP_FLAGS, RK_U64, RF_HEX, SC_MEMPOLICY, 0, false),
+	T(MP_NODES, RK_BYTES, RF_NONE, SC_MEMPOLICY, 0, false),
+
+	T(N_NAME, RK_STR, RF_NONE, SC_NETDEV, 0, false),
+	T(N_NEW_NAME, RK_STR, RF_NONE, SC_NETDEV, 0, false),
 };
 
 const struct tag_info *tag_info(uint32_t tag)

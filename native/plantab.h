@@ -15,7 +15,7 @@ enum rec_fmt { RF_NONE, RF_DEC, RF_HEX, RF_OCT, RF_SIGNED, RF_BOOL };
 /* where a tag may appear */
 enum rec_scope {
 	SC_MSG = 1, SC_PLAN, SC_NS, SC_MOUNT, SC_DEVICE, SC_SYMLINK, SC_SYSCTL,
-	SC_RLIMIT, SC_CAPS, SC_HOOK, SC_SCHED,
+	SC_RLIMIT, SC_CAPS, SC_HOOK, SC_SCHED, SC_MEMPOLICY, SC_NETDEV,
 };
 
 struct tag_info {

@@ -148,6 +148,41 @@ void set_sched(struct plan *p)
 		die(errno, "sched_setattr policy %u", a.policy);
 }
 
+static const char *mpol_mode_name(uint64_t mode)
+{
+	static const char *names[] = {
+		"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
+		"MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE",
+	};
+	return mode < sizeof names / sizeof names[0] ? names[mode] : "MPOL_?";
+}
+
+/* linux.memoryPolicy: inherited by the process we execve (set_mempolicy(2)).
+ * The kernel is the judge of which modes, flags and nodes go together. */
+void set_memory_policy(struct plan *p)
+{
+	const struct mempolicy *m = &p->mempolicy;
+	if (!p->has_mempolicy)
+		return;
+	/* maxnode counts one more than the bits the kernel reads */
+	unsigned long maxnode = m->nwords ? m->nwords * 64 + 1 : 0;
+	if (syscall(SYS_set_mempolicy, (int)(m->mode | m->flags), m->nodes, maxnode) == 0)
+		return;
+	int err = errno;
+	char flags[96] = "", nodes[64] = "none";
+	static const struct { uint64_t bit; const char *name; } fl[] = {
+		{ 1u << 15, "MPOL_F_STATIC_NODES" }, { 1u << 14, "MPOL_F_RELATIVE_NODES" },
+		{ 1u << 13, "MPOL_F_NUMA_BALANCING" },
+	};
+	for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+		if (m->flags & fl[i].bit)
+			snprintf(flags + strlen(flags), sizeof flags - strlen(flags), " %s", fl[i].name);
+	if (m->nwords)
+		snprintf(nodes, sizeof nodes, "mask %#llx%s", (unsigned long long)m->nodes[0], m->nwords > 1 ? "..." : "");
+	die(err, "$.linux.memoryPolicy: the kernel refuses set_mempolicy %s%s%s, nodes %s", mpol_mode_name(m->mode),
+	    *flags ? " with" : "", flags, nodes);
+}
+
 /* "0-3,7" as in cpuset lists */
 void set_cpu_affinity(const char *list, const char *which)
 {

@@ -103,31 +103,6 @@ static void make_parent_unshared(const char *rootfs, unsigned long how)
 		die(errno, "make the parent mount \"%s\" of the rootfs %s", best, how == MS_SLAVE ? "a slave" : "private");
 }
 
-/* Stage 0, before it joins any namespace: setting MOUNT_ATTR_IDMAP needs
- * CAP_SYS_ADMIN over the source's filesystem, which a child in a new user
- * namespace lacks. The detached tree fds pass to the child with the clone;
- * it moves them into place (mount_one). */
-void prepare_idmapped_mounts(struct plan *p)
-{
-	for (size_t i = 0; i < p->nmounts; i++) {
-		struct mount_ent *m = &p->mounts[i];
-		if (!m->idmap_userns)
-			continue;
-		unsigned int rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
-		int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
-		if (tree < 0)
-			die(errno, "open_tree \"%s\" for an idmapped mount", m->source);
-		int ns = open(m->idmap_userns, O_RDONLY | O_CLOEXEC);
-		if (ns < 0)
-			die(errno, "open user namespace \"%s\" for an idmapped mount", m->idmap_userns);
-		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &a, sizeof a) < 0)
-			die(errno, "idmap mount \"%s\" with \"%s\"", m->source, m->idmap_userns);
-		close(ns);
-		m->idmap_fd = tree;
-	}
-}
-
 /* CVE-2019-19921 class: procfs and sysfs only on a real directory, never
  * through a symlink the image put at their destination. */
 static void check_kernfs_dest(int rootfd, const struct mount_ent *m, const char *type)
@@ -154,7 +129,7 @@ static void mount_one(int rootfd, const struct mount_ent *m)
 	if (fd < 0)
 		die(errno, "create mount point \"%s\" in the rootfs", m->dest);
 	const char *type = m->type && *m->type ? m->type : NULL;
-	if (m->idmap_userns) {
+	if (m->idmap_userns || m->idmap_uid_map) {
 		if (syscall(SYS_move_mount, m->idmap_fd, "", fd, "",
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			die(errno, "mount \"%s\" on \"%s\"", m->source, m->dest);

@@ -7,6 +7,8 @@ import { TsrunError } from '../errors';
 import { namespaceMap, planNamespaces, planExecNamespaces, planIdMapsAndTime } from './namespaces';
 import { planMounts, devIsBindMounted } from './mounts';
 import { planDevices } from './devices';
+import { planMemoryPolicy } from './memory-policy';
+import { planNetDevices } from './netdevices';
 import { applyProcess } from './process';
 import {
   planSysctls,
@@ -46,8 +48,6 @@ export interface CreatePlanInput {
   /** cgroup.procs files the container joins (from the cgroup driver). */
   cgroupProcs: string[];
   compileSeccomp?: SeccompCompiler;
-  /** Creates a user namespace with these maps and returns its path (for idmapped mounts). */
-  idmapUserns?: (maps: { uidMap: string; gidMap: string }) => string;
 }
 
 export interface ExecPlanOptions {
@@ -76,16 +76,6 @@ export interface ExecPlanInput {
 export interface PlanResult {
   plan: InitPlan;
   warnings: string[];
-}
-
-/** Fields tsrun refuses for now: set but not applied would be a silent lie. */
-function refuseUnsupported(spec: Spec): void {
-  const linux = spec.linux ?? {};
-  if (linux.intelRdt !== undefined) throw planError('linux.intelRdt', 'not supported by tsrun');
-  if (linux.memoryPolicy !== undefined) throw planError('linux.memoryPolicy', 'not supported by tsrun');
-  if (linux.netDevices !== undefined && Object.keys(linux.netDevices).length > 0) {
-    throw planError('linux.netDevices', 'not supported by tsrun');
-  }
 }
 
 function checkPreserveFds(flag: string, n: number | undefined): number {
@@ -133,7 +123,6 @@ function planHostMounts(plan: InitPlan, spec: Spec, ns: Map<string, string>, opt
 export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   const { spec, opts } = input;
   const ctx: PlanContext = { host: input.host, warnings: [] };
-  refuseUnsupported(spec);
   invariant(input.rootfs.startsWith('/'), 'root.path', `the rootfs is not resolved to an absolute path: "${input.rootfs}"`);
 
   const plan = emptyPlan(1);
@@ -155,7 +144,7 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
     planHostMounts(plan, spec, ns, opts);
   }
   const mounts = planMounts(
-    { spec, bundle: input.bundle, namespaces: ns, cgroupProcs: input.cgroupProcs, idmapUserns: input.idmapUserns },
+    { spec, bundle: input.bundle, namespaces: ns, cgroupProcs: input.cgroupProcs },
     ctx,
   );
   plan.mounts = mounts.mounts;
@@ -179,6 +168,8 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
     plan.domainname = noNul('domainname', spec.domainname);
   }
   plan.sysctls = planSysctls(spec, ns);
+  const netDevices = planNetDevices(spec, ns, ctx);
+  if (netDevices) plan.netDevices = netDevices;
 
   // The process. Without one (create only) the init sets up the container and waits; start refuses it.
   if (spec.process) {
@@ -193,7 +184,10 @@ export function buildCreatePlan(input: CreatePlanInput): PlanResult {
   return { plan, warnings: ctx.warnings };
 }
 
-/** What every process of a container carries, its init and each exec alike: personality, session keyring, seccomp. */
+/**
+ * What every process of a container carries, its init and each exec alike: personality, session keyring, memory
+ * policy, seccomp.
+ */
 function applyContainerWide(
   plan: InitPlan,
   spec: Spec,
@@ -205,6 +199,8 @@ function applyContainerWide(
   if (personality !== undefined) plan.personality = personality;
   const keyring = keyringName(opts);
   if (keyring) plan.newKeyring = keyring;
+  const memPolicy = planMemoryPolicy(spec, ctx);
+  if (memPolicy) plan.memPolicy = memPolicy;
   planSeccomp(plan, spec.linux?.seccomp, compileSeccomp, ctx);
 }
 

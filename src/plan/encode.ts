@@ -1,7 +1,7 @@
 // Encodes an InitPlan into the record format of native/plan.h:
 // u32 tag | u32 len | payload, little-endian; groups nest records.
-import type { InitPlan, PlanMount, PlanDevice, PlanHook, PlanCaps, PlanSched } from './types';
-import { P, NS, M, D, L, K, R, C, H, S, Msg } from './tags';
+import type { InitPlan, PlanMount, PlanDevice, PlanHook, PlanCaps, PlanSched, PlanMemPolicy } from './types';
+import { P, NS, M, D, L, K, R, C, H, S, MP, N, Msg } from './tags';
 
 class RecordWriter {
   private chunks: Buffer[] = [];
@@ -57,6 +57,21 @@ function writeMount(w: RecordWriter, m: PlanMount): void {
   optU64(w, M.ATTR_SET, m.attrSet);
   optU64(w, M.ATTR_CLR, m.attrClr);
   optStr(w, M.IDMAP_USERNS, m.idmapUserns);
+  if (m.idmapMaps) {
+    w.str(M.IDMAP_UID_MAP, m.idmapMaps.uidMap);
+    w.str(M.IDMAP_GID_MAP, m.idmapMaps.gidMap);
+  }
+  if (m.idmapRecursive) w.u64(M.IDMAP_RECURSIVE, true);
+}
+
+function writeMemPolicy(w: RecordWriter, m: PlanMemPolicy): void {
+  w.u64(MP.MODE, m.mode);
+  w.u64(MP.FLAGS, m.flags);
+  if (m.nodes.length > 0) {
+    const b = Buffer.alloc(8 * m.nodes.length);
+    m.nodes.forEach((word, i) => b.writeBigUInt64LE(word, 8 * i));
+    w.bytes(MP.NODES, b);
+  }
 }
 
 function writeDevice(w: RecordWriter, d: PlanDevice): void {
@@ -181,6 +196,16 @@ export function encodePlanBody(plan: InitPlan): Buffer {
   optU64(w, P.IOPRIO, plan.ioprio);
   optStr(w, P.CPU_AFFINITY_INITIAL, plan.cpuAffinityInitial);
   optStr(w, P.CPU_AFFINITY_FINAL, plan.cpuAffinityFinal);
+  if (plan.memPolicy) {
+    const mp = plan.memPolicy;
+    w.group(P.MEMPOLICY, (g) => writeMemPolicy(g, mp));
+  }
+  for (const n of plan.netDevices ?? []) {
+    w.group(P.NETDEV, (g) => {
+      g.str(N.NAME, n.name);
+      g.str(N.NEW_NAME, n.newName);
+    });
+  }
   return w.finish();
 }
 

@@ -48,6 +48,10 @@ export interface HostFacts {
   statHost(p: string): HostStat | undefined;
   /** A file of the container's rootfs, resolved without leaving it; undefined when absent or unreadable. */
   readRootfsFile(p: string): string | undefined;
+  /** The online NUMA nodes (/sys/devices/system/node/online); undefined on a kernel without NUMA. Read on demand. */
+  numaNodes(): number[] | undefined;
+  /** The network devices of the runtime's network namespace (/proc/self/net/dev). Read on demand. */
+  netDevices(): string[];
 }
 
 // ---- parsers (pure, exported for tests) -----------------------------------------------------------------
@@ -114,6 +118,28 @@ export function parseCgroupFacts(mountinfo: string, procSelfCgroup: string): Cgr
     facts.v1.push({ mountpoint: mount.mountpoint, root: mount.root, controllers, ownPath: m[3] });
   }
   return facts;
+}
+
+/** "0-3,7" (a sysfs node or cpu list) → the numbers; undefined when malformed. */
+export function parseNodeList(text: string): number[] | undefined {
+  const out: number[] = [];
+  for (const item of text.trim().split(',')) {
+    if (item === '') continue;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (!m) return undefined;
+    const hi = Number(m[2] ?? m[1]);
+    for (let i = Number(m[1]); i <= hi; i++) out.push(i);
+  }
+  return out;
+}
+
+/** /proc/net/dev text → the device names. */
+export function parseNetDev(text: string): string[] {
+  return text
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0].trim())
+    .filter((name) => name !== '');
 }
 
 /** /etc/passwd text → the home directory of uid, or undefined. */
@@ -216,6 +242,13 @@ export function readHostFacts(rootfs?: string): HostFacts {
     statHost(p: string): HostStat | undefined {
       const st = statSync(p, { throwIfNoEntry: false });
       return st ? { kind: statKind(st) } : undefined;
+    },
+    numaNodes(): number[] | undefined {
+      const text = readText('/sys/devices/system/node/online');
+      return text === undefined ? undefined : parseNodeList(text);
+    },
+    netDevices(): string[] {
+      return parseNetDev(readRequired('/proc/self/net/dev', 'the network devices'));
     },
     readRootfsFile(p: string): string | undefined {
       if (!rootfs) return undefined;

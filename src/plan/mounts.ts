@@ -204,8 +204,6 @@ export interface MountsInput {
   /** The config's namespaces (type → path, "" for a new one). */
   namespaces: Map<string, string>;
   cgroupProcs: string[];
-  /** Creates (or finds) a user namespace with these maps and returns its path, for idmapped mounts. */
-  idmapUserns?: (maps: { uidMap: string; gidMap: string }) => string;
 }
 
 export interface MountsPlan {
@@ -269,7 +267,8 @@ function planOneMount(input: MountsInput, ctx: PlanContext, m: Mount, i: number,
 
   if (o.idmap || m.uidMappings !== undefined || m.gidMappings !== undefined) {
     if (!isBind) throw planError(where, 'idmapped mounts must be bind mounts');
-    pm.idmapUserns = idmapUsernsFor(input, where, m, o);
+    Object.assign(pm, idmapFor(input, where, m, o));
+    if (o.idmap?.recursive) pm.idmapRecursive = true;
   }
 
   if (!isBind && m.type === 'cgroup') {
@@ -296,28 +295,26 @@ function checkProcDest(where: string, dest: string, isBind: boolean, type: strin
 }
 
 /**
- * The user namespace that carries an idmapped mount's mapping. The mount's own uidMappings/gidMappings win;
- * without them the container's user namespace is used (its path if joined, else its mappings), as runc does.
+ * The user namespace that carries an idmapped mount's mapping (config.md#linux-mount-options idmap): the mount's
+ * own uidMappings/gidMappings win, written as given ("containerID hostID size": the id on the source filesystem,
+ * the id seen through the mount); without them the container's user namespace, by its path when joined, else by
+ * its mappings. The init makes a user namespace for maps.
  */
-function idmapUsernsFor(input: MountsInput, where: string, m: Mount, o: ParsedOptions): string {
+function idmapFor(input: MountsInput, where: string, m: Mount, o: ParsedOptions): Pick<PlanMount, 'idmapUserns' | 'idmapMaps'> {
   const idmapWhere = o.idmap ? `${where}.options[${o.idmap.index}]` : `${where}.uidMappings`;
-  let maps: { uidMap: string; gidMap: string };
   if (m.uidMappings !== undefined || m.gidMappings !== undefined) {
     if (!m.uidMappings?.length || !m.gidMappings?.length) {
       throw internalError(where, 'an idmapped mount needs both uidMappings and gidMappings');
     }
-    maps = mapsText(where, m.uidMappings, m.gidMappings);
-  } else {
-    const userns = input.namespaces.get('user');
-    if (userns === undefined) {
-      throw internalError(idmapWhere, 'an idmapped mount needs uidMappings and gidMappings on the mount, or a user namespace');
-    }
-    if (userns !== '') return userns;
-    const linux = input.spec.linux ?? {};
-    maps = mapsText('linux', linux.uidMappings ?? [], linux.gidMappings ?? []);
+    return { idmapMaps: mapsText(where, m.uidMappings, m.gidMappings) };
   }
-  if (!input.idmapUserns) throw planError(idmapWhere, 'idmapped mounts with their own mappings are not supported yet');
-  return input.idmapUserns(maps);
+  const userns = input.namespaces.get('user');
+  if (userns === undefined) {
+    throw internalError(idmapWhere, 'an idmapped mount needs uidMappings and gidMappings on the mount, or a user namespace');
+  }
+  if (userns !== '') return { idmapUserns: userns };
+  const linux = input.spec.linux ?? {};
+  return { idmapMaps: mapsText('linux', linux.uidMappings ?? [], linux.gidMappings ?? []) };
 }
 
 function mapsText(where: string, uid: IDMapping[], gid: IDMapping[]): { uidMap: string; gidMap: string } {

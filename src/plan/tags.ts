@@ -67,6 +67,8 @@ export const P = {
   IOPRIO: 168,
   CPU_AFFINITY_INITIAL: 169,
   CPU_AFFINITY_FINAL: 170,
+  MEMPOLICY: 171,
+  NETDEV: 172,
 } as const;
 
 export const PlanMode = { CREATE: 1, EXEC: 2 } as const;
@@ -85,6 +87,9 @@ export const M = {
   ATTR_SET: 218,
   ATTR_CLR: 219,
   IDMAP_USERNS: 220,
+  IDMAP_UID_MAP: 221,
+  IDMAP_GID_MAP: 222,
+  IDMAP_RECURSIVE: 223,
 } as const;
 
 export const D = { PATH: 230, TYPE: 231, MAJOR: 232, MINOR: 233, MODE: 234, UID: 235, GID: 236, BIND: 237 } as const;
@@ -95,3 +100,5 @@ export const C = { BOUNDING: 270, EFFECTIVE: 271, PERMITTED: 272, INHERITABLE: 2
 export const H = { KIND: 280, PATH: 281, ARG: 282, ENV: 283, TIMEOUT: 284 } as const;
 export const HookKind = { CREATE_CONTAINER: 1, START_CONTAINER: 2 } as const;
 export const S = { POLICY: 290, NICE: 291, PRIORITY: 292, FLAGS: 293, RUNTIME: 294, DEADLINE: 295, PERIOD: 296 } as const;
+export const MP = { MODE: 300, FLAGS: 301, NODES: 302 } as const;
+export const N = { NAME: 310, NEW_NAME: 311 } as const;

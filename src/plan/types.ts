@@ -13,7 +13,26 @@ export interface PlanMount {
   destIsFile?: boolean;
   attrSet?: bigint;
   attrClr?: bigint;
+  /** An idmapped mount through the user namespace at this path (one the container joins)... */
   idmapUserns?: string;
+  /** ...or through one the init makes with these maps (uid_map/gid_map text). */
+  idmapMaps?: { uidMap: string; gidMap: string };
+  /** ridmap: every mount of the tree is idmapped, not only its top. */
+  idmapRecursive?: boolean;
+}
+
+/** linux.memoryPolicy for set_mempolicy(2). */
+export interface PlanMemPolicy {
+  mode: number;
+  flags: number;
+  /** The nodemask as 64-bit words; empty for none. */
+  nodes: bigint[];
+}
+
+/** linux.netDevices: a host device, and its name in the container. */
+export interface PlanNetDevice {
+  name: string;
+  newName: string;
 }
 
 export interface PlanDevice {
@@ -112,6 +131,8 @@ export interface InitPlan {
   ioprio?: number;
   cpuAffinityInitial?: string;
   cpuAffinityFinal?: string;
+  memPolicy?: PlanMemPolicy;
+  netDevices?: PlanNetDevice[];
 }
 
 export function emptyPlan(mode: 1 | 2): InitPlan {

@@ -27,6 +27,8 @@ import { faultPoint } from './fault';
 import { mark } from '../log/timing';
 import { exitNote, followInit } from './init-messages';
 import { listenFdCount } from './listen-fds';
+import { planIntelRdt } from '../plan/intel-rdt';
+import { applyIntelRdt, intelRdtRecord, joinIntelRdt, resctrlView } from './intel-rdt';
 
 export interface CreateOptions {
   root: string;
@@ -128,6 +130,8 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
       compileSeccomp: seccompCompiler(o.root),
     });
     for (const w of warnings) log.warn(w);
+    const resctrl = spec.linux?.intelRdt !== undefined ? resctrlView() : undefined;
+    const rdt = planIntelRdt(spec, id, resctrl);
     mark('create: plan built');
     await loading;
     // runc's default device rules follow the config's own (they always apply)
@@ -137,6 +141,11 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     faultPoint('create:cgroup-made');
     cgroup.apply(resources);
     mark('create: cgroup made and limits applied');
+    if (rdt && resctrl) {
+      record.intelRdt = intelRdtRecord(rdt); // before anything is made: delete --force finds it
+      dir.write(record);
+      applyIntelRdt(rdt, resctrl.root);
+    }
     if (plan.hostMounts) {
       // no mount namespace: recorded before the init mounts anything, so that delete --force finds the mounts
       record.hostMounts = plan.hostMounts;
@@ -145,7 +154,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     }
 
     channel.send(Msg.PLAN, encodePlanBody(plan));
-    await followCreate(channel, dir, record, spec);
+    await followCreate(channel, dir, record, spec, rdt && resctrl ? (pid) => joinIntelRdt(rdt, pid, resctrl.root) : undefined);
     mark('create: init ready');
     faultPoint('create:ready');
 
@@ -167,7 +176,13 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
 }
 
 /** Reads the init's messages until it is ready, answering the hook point. */
-async function followCreate(channel: InitChannel, dir: ContainerDir, record: ContainerRecord, spec: Spec): Promise<void> {
+async function followCreate(
+  channel: InitChannel,
+  dir: ContainerDir,
+  record: ContainerRecord,
+  spec: Spec,
+  joinPid?: (pid: number) => void,
+): Promise<void> {
   await followInit(channel, {
     on: {
       pid: ({ pid }) => {
@@ -175,6 +190,7 @@ async function followCreate(channel: InitChannel, dir: ContainerDir, record: Con
         record.pidStartTime = readProcStat(record.pid)?.startTime;
         dir.write(record);
         faultPoint('create:pid-recorded');
+        joinPid?.(pid); // resctrl: before the process can start (it waits for `start`)
       },
       hooks: () => {
         // the environment is created by now (lifecycle step 2): the hooks

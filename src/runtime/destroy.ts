@@ -10,6 +10,7 @@ import { hookState } from './hook-state';
 import { backoff } from '../state/sleep';
 import { faultPoint } from './fault';
 import { removeHostMounts } from './host-mounts';
+import { removeIntelRdt } from './intel-rdt';
 import { TsrunError } from '../errors';
 import { mark } from '../log/timing';
 
@@ -73,6 +74,7 @@ export async function destroyContainer(
     }
   }
   mark('delete: cgroup removed');
+  if (rec.intelRdt) problems.push(...removeIntelRdt(rec.intelRdt));
   if (rec.hostMounts) {
     // no mount namespace: the container's mounts are the runtime's, under its state directory. Until they are
     // gone the state stays (ContainerDir.remove would refuse anyway), so that delete can be tried again.

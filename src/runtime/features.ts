@@ -4,14 +4,12 @@ import { capabilityNumbers } from '../spec/names';
 import { mountOptionTable } from '../plan/mounts';
 import { namespaceTypes } from '../plan/namespaces';
 import { seccompFeatures } from '../seccomp/features';
+import { MEMPOLICY_FLAGS, MEMPOLICY_MODES } from '../plan/memory-policy';
 import { SPEC_VERSION, VERSION, COMMIT } from '../version';
-
-// Mount options the planner knows but refuses for now.
-const UNSUPPORTED_MOUNT_OPTIONS = new Set(['idmap', 'ridmap']);
 
 export function features(): Record<string, unknown> {
   const mountOptions = Object.entries(mountOptionTable)
-    .filter(([name, e]) => e.kind !== 'unsupported' && !UNSUPPORTED_MOUNT_OPTIONS.has(name))
+    .filter(([, e]) => e.kind !== 'unsupported')
     .map(([name]) => name)
     .sort();
   return {
@@ -26,9 +24,11 @@ export function features(): Record<string, unknown> {
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
-      intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      // what tsrun implements, whatever this host has (features.md): resctrl is absent here
+      intelRdt: { enabled: true, schemata: true, monitoring: true },
+      memoryPolicy: { modes: Object.keys(MEMPOLICY_MODES), flags: Object.keys(MEMPOLICY_FLAGS) },
+      mountExtensions: { idmap: { enabled: true } },
+      netDevices: { enabled: true },
     },
     annotations: {
       'io.github.tsrun.version': VERSION,

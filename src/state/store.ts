@@ -34,6 +34,8 @@ export interface ContainerRecord {
   hostMounts?: string;
   /** --systemd-cgroup: the container's transient unit (systemd owns its cgroup). */
   systemd?: SystemdUnitRecord;
+  /** linux.intelRdt: the resctrl groups tsrun made, which delete removes. */
+  intelRdt?: { group?: string; monGroup?: string };
   /** The config has no `process`: the init waits, and start refuses (runtime.md, "start"). */
   noProcess?: true;
   /** The tsrun process creating the container, while status is "creating". */

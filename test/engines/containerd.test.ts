@@ -164,13 +164,13 @@ describe.skipIf(!enabled)('containerd (ctr, runc shim v2) with tsrun', () => {
     expectedFailures.add(`${id} create`);
     const r = c.run(id, ['--rm', '--rdt-class', 'gold'], ['/bin/true']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('OCI runtime create failed: $.linux.intelRdt: not supported by tsrun');
+    expect(r.stderr).toContain('OCI runtime create failed: $.linux.intelRdt: no resctrl filesystem is mounted (/sys/fs/resctrl is absent)');
     noTrace(id);
     // the log file the shim read: JSON lines, RFC 3339 times, the message last
     const failed = c.calls().find((k) => k.argv.includes(id) && commandOf(k.argv).command === 'create');
     expect(failed?.rc).toBe(1);
     expect(failed?.logCopy).toBeDefined();
-    expect(lastJsonError(failed!.logCopy!)).toContain('linux.intelRdt: not supported by tsrun');
+    expect(lastJsonError(failed!.logCopy!)).toContain('linux.intelRdt: no resctrl filesystem is mounted');
   });
 
   it('works with bin/tsrun itself as the runc binary (no wrapper)', () => {

@@ -189,9 +189,8 @@ describe('buildCreatePlan options and container-wide settings', () => {
 
   it('refuses what only the planner can tell, with the field\'s path in the checks\' form', () => {
     const cases: [(s: Spec) => void, string][] = [
-      [(s) => (s.linux!.intelRdt = { closID: 'x' }), '$.linux.intelRdt: not supported by tsrun'],
-      [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), '$.linux.memoryPolicy: not supported by tsrun'],
-      [(s) => (s.linux!.netDevices = { eth0: {} }), '$.linux.netDevices: not supported by tsrun'],
+      [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0-1' }), '$.linux.memoryPolicy.nodes: node 1 does not exist on this host (online: 0)'],
+      [(s) => (s.linux!.netDevices = { eth9: {} }), '$.linux.netDevices.eth9: no network device "eth9" on the host (there are: lo, eth0)'],
       [(s) => (s.linux!.namespaces = [{ type: 'uts' }, { type: 'user' }]), '$.linux.namespaces: a user namespace needs a mount namespace too'],
       [(s) => (s.mounts![2].options = ['nosuid', 'tmpcopyup']), '$.mounts[2].options[1]: mount option "tmpcopyup" is not supported'],
     ];

@@ -57,6 +57,14 @@ export function goldenPlan(): InitPlan {
         attrClr: 0x70n,
         idmapUserns: '/proc/4242/ns/user',
       },
+      {
+        source: '/data/owned',
+        destination: '/owned',
+        flags: 4096n | 16384n,
+        propagation: [],
+        idmapMaps: { uidMap: '1000 100000 1\n0 100001 1000\n', gidMap: '1000 100000 1\n' },
+        idmapRecursive: true,
+      },
     ],
     devices: [
       { path: '/dev/null', type: 0o020000, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
@@ -111,6 +119,11 @@ export function goldenPlan(): InitPlan {
     ioprio: (2 << 13) | 4,
     cpuAffinityInitial: '0-3',
     cpuAffinityFinal: '1,3',
+    memPolicy: { mode: 3, flags: 1 << 15, nodes: [0x5n, 1n << 63n] },
+    netDevices: [
+      { name: 'veth0', newName: 'eth0' },
+      { name: 'enp3s0', newName: 'net%d' },
+    ],
   };
 }
 
@@ -164,6 +177,8 @@ describe('plan wire format', () => {
       ['C_', tags.C],
       ['H_', tags.H],
       ['S_', tags.S],
+      ['MP_', tags.MP],
+      ['N_', tags.N],
     ];
     const fromTs = new Map<string, number>();
     for (const [prefix, obj] of groups) for (const [k, v] of Object.entries(obj)) fromTs.set(prefix + k, v);

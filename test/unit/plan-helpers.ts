@@ -24,7 +24,11 @@ export const UNIFIED_CGROUPS: CgroupFacts = {
   v2OwnPath: '/user.slice/session-1.scope',
 };
 
-export interface FakeHostOptions extends Partial<Omit<HostFacts, 'statHost' | 'readRootfsFile'>> {
+export interface FakeHostOptions extends Partial<Omit<HostFacts, 'statHost' | 'readRootfsFile' | 'numaNodes' | 'netDevices'>> {
+  /** Online NUMA nodes: [0] unless given; null for a kernel without NUMA. */
+  numa?: number[] | null;
+  /** The host's network devices: lo and eth0 unless given. */
+  netdevs?: string[];
   /** Host paths that exist, with their kind. /dev nodes of the default devices exist unless overridden. */
   paths?: Record<string, HostStat['kind']>;
   /** Files of the container rootfs. */
@@ -53,6 +57,8 @@ export function fakeHost(o: FakeHostOptions = {}): HostFacts {
     cgroup: o.cgroup ?? HYBRID_CGROUPS,
     statHost: (p) => (paths[p] ? { kind: paths[p] } : undefined),
     readRootfsFile: (p) => files[p],
+    numaNodes: () => (o.numa === null ? undefined : (o.numa ?? [0])),
+    netDevices: () => o.netdevs ?? ['lo', 'eth0'],
   };
 }
 

@@ -216,45 +216,43 @@ describe('idmapped mounts', () => {
     gidMappings: [{ containerID: 0, hostID: 2000, size: 100 }],
   };
 
-  it('uses the mount\'s own mappings through the idmapUserns hook', () => {
-    const calls: unknown[] = [];
-    const idmapUserns = (maps: { uidMap: string; gidMap: string }) => {
-      calls.push(maps);
-      return '/proc/77/ns/user';
-    };
-    const m: Mount[] = [
-      {
-        destination: '/x',
-        source: '/src',
-        options: ['rbind', 'ridmap'],
-        uidMappings: [{ containerID: 0, hostID: 5, size: 1 }],
-        gidMappings: [{ containerID: 0, hostID: 6, size: 1 }],
-      },
-    ];
-    expect(plan(m, host, userLinux, { idmapUserns }).mounts[0].idmapUserns).toBe('/proc/77/ns/user');
-    expect(calls).toEqual([{ uidMap: '0 5 1\n', gidMap: '0 6 1\n' }]);
+  const ownMaps: Mount = {
+    destination: '/x',
+    source: '/src',
+    options: ['rbind', 'ridmap'],
+    uidMappings: [{ containerID: 1000, hostID: 5, size: 1 }],
+    gidMappings: [{ containerID: 1000, hostID: 6, size: 2 }],
+  };
+
+  it("passes the mount's own mappings as given, for the init to make a user namespace with", () => {
+    const m = plan([ownMaps], host, userLinux).mounts[0];
+    expect(m.idmapMaps).toEqual({ uidMap: '1000 5 1\n', gidMap: '1000 6 2\n' });
+    expect(m.idmapUserns).toBeUndefined();
+    expect(m.idmapRecursive).toBe(true);
+    expect(m.flags & M.MS_REC).toBe(M.MS_REC);
   });
 
-  it('falls back to the container\'s user namespace: its path, or its mappings', () => {
+  it('needs no user namespace of the container for its own mappings; idmap is not recursive', () => {
+    const m = plan([{ ...ownMaps, options: ['rbind', 'idmap'] }], host).mounts[0];
+    expect(m.idmapMaps).toEqual({ uidMap: '1000 5 1\n', gidMap: '1000 6 2\n' });
+    expect(m.idmapRecursive).toBeUndefined();
+  });
+
+  it("falls back to the container's user namespace: its path, or its mappings", () => {
     const joined: Spec['linux'] = { namespaces: [{ type: 'mount' }, { type: 'user', path: '/proc/5/ns/user' }] };
-    expect(plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host, joined).mounts[0].idmapUserns).toBe('/proc/5/ns/user');
-    const seen: unknown[] = [];
-    const r = plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host, userLinux, {
-      idmapUserns: (m: unknown) => (seen.push(m), '/proc/8/ns/user'),
-    });
-    expect(r.mounts[0].idmapUserns).toBe('/proc/8/ns/user');
-    expect(seen).toEqual([{ uidMap: '0 1000 100\n', gidMap: '0 2000 100\n' }]);
+    const j = plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host, joined).mounts[0];
+    expect(j.idmapUserns).toBe('/proc/5/ns/user');
+    expect(j.idmapMaps).toBeUndefined();
+    const r = plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host, userLinux).mounts[0];
+    expect(r.idmapMaps).toEqual({ uidMap: '0 1000 100\n', gidMap: '0 2000 100\n' });
   });
 
-  it('refuses idmap on non-binds, without any mapping, or without the hook', () => {
+  it('refuses idmap on non-binds and without any mapping', () => {
     expect(() => plan([{ destination: '/x', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }], host, userLinux)).toThrow(
       'mounts[0]: idmapped mounts must be bind mounts',
     );
     expect(() => plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host)).toThrow(
       'mounts[0].options[1]: an idmapped mount needs uidMappings and gidMappings on the mount, or a user namespace',
-    );
-    expect(() => plan([{ destination: '/x', source: '/src', options: ['bind', 'idmap'] }], host, userLinux)).toThrow(
-      'mounts[0].options[1]: idmapped mounts with their own mappings are not supported yet',
     );
   });
 });

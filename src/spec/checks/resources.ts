@@ -88,7 +88,8 @@ export function checkResources(linux: Obj, c: Collector): void {
 /**
  * config-linux.md#intelrdt: closID names a directory of the resctrl
  * filesystem, "/" being the default CLOS (runc validator intelrdtCheck refuses
- * ".", ".." and other slashes); schemata "MUST NOT contain newlines".
+ * ".", ".." and other slashes); schemata "MUST NOT contain newlines", nor
+ * l3CacheSchema (SHOULD NOT; tsrun writes it as one line).
  */
 export function checkIntelRdt(linux: Obj, c: Collector): void {
   const r = linux.intelRdt;
@@ -99,6 +100,11 @@ export function checkIntelRdt(linux: Obj, c: Collector): void {
   arr(r.schemata).forEach((line, i) => {
     if (isStr(line) && line.includes('\n')) c.error(['linux', 'intelRdt', 'schemata', i], 'must not contain a newline');
   });
+  // l3CacheSchema "SHOULD start with L3: and SHOULD NOT contain newlines" (a newline would write a second line)
+  if (isStr(r.l3CacheSchema) && r.l3CacheSchema.includes('\n')) c.error(['linux', 'intelRdt', 'l3CacheSchema'], 'must not contain a newline');
+  else if (isStr(r.l3CacheSchema) && r.l3CacheSchema !== '' && !r.l3CacheSchema.startsWith('L3')) {
+    c.warn(['linux', 'intelRdt', 'l3CacheSchema'], `should start with "L3:" (got ${quote(r.l3CacheSchema)})`);
+  }
 }
 
 /**
