@@ -257,6 +257,7 @@ void set_memory_policy(struct plan *p);
 /* ---- netdev.c (stage 0) --------------------------------------------------- */
 
 void netdev_prepare(struct plan *p);          /* host side, before any setns */
+void netdev_check_names(struct plan *p, int netnsfd); /* none taken in a joined one */
 void netdev_move(struct plan *p, int netnsfd); /* into that network namespace */
 void netdev_configure(struct plan *p);        /* in it: addresses, then up */
 

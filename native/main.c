@@ -167,6 +167,7 @@ static void stage0(struct plan *p)
 		/* moved while we still have the host's privileges (before a user
 		 * namespace is joined), set up once we are in it (below) */
 		if (p->ns[i].type == CLONE_NEWNET && p->nnetdevs) {
+			netdev_check_names(p, nsfd[i]);
 			netdev_move(p, nsfd[i]);
 			joins_net = true;
 		}

@@ -9,6 +9,8 @@
  * the host and virtual ones are destroyed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -127,6 +129,28 @@ void netdev_prepare(struct plan *p)
 			die(err, "list the addresses of network device \"%s\"", n->name);
 	}
 	close(fd);
+}
+
+/* A network namespace the container joins may have the new names already;
+ * the kernel would move the device first and refuse the name after, so look
+ * inside first (and come back). Before stage 0 joins anything: /proc is the
+ * host's. A new namespace has only "lo", which the runtime refused. */
+void netdev_check_names(struct plan *p, int netnsfd)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die(errno, "open \"/proc/self/ns/net\"");
+	if (setns(netnsfd, CLONE_NEWNET) < 0)
+		die(errno, "enter the container's network namespace to check the device names");
+	for (size_t i = 0; i < p->nnetdevs; i++) {
+		const struct netdev *n = &p->netdevs[i];
+		if (!strchr(n->new_name, '%') && if_nametoindex(n->new_name))
+			die(0, "$.linux.netDevices.%s: a network device named \"%s\" is already in the container's network namespace",
+			    n->name, n->new_name);
+	}
+	if (setns(self, CLONE_NEWNET) < 0)
+		die(errno, "return to the runtime's network namespace");
+	close(self);
 }
 
 /* From the host's network namespace, where stage 0 still is. A new name
