@@ -66,7 +66,14 @@ describe.skipIf(!enabled)('cli', () => {
     expect(f.linux.cgroup.systemd).toBe(true);
     expect(f.linux.apparmor.enabled).toBe(false);
     expect(f.mountOptions).toContain('rbind');
+    expect(f.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap']));
     expect(f.mountOptions).not.toContain('tmpcopyup');
+    // implemented, whatever this host has (features.md): resctrl is absent here, yet intelRdt is enabled
+    expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
+    expect(f.linux.netDevices.enabled).toBe(true);
+    expect(f.linux.intelRdt).toEqual({ enabled: true, schemata: true, monitoring: true });
+    expect(f.linux.memoryPolicy.modes).toHaveLength(7);
+    expect(f.linux.memoryPolicy.flags).toEqual(expect.arrayContaining(['MPOL_F_NUMA_BALANCING', 'MPOL_F_RELATIVE_NODES', 'MPOL_F_STATIC_NODES']));
   });
 
   it('takes nothing from the caller\'s directory: no .env, no bunfig.toml', () => {
