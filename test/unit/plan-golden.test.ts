@@ -229,6 +229,14 @@ describe('tsrun-init rejects malformed plans', () => {
     ['P_HOST_MOUNTS with a joined user namespace', Buffer.concat([...minimal(), rec(tags.P.NS_JOIN, Buffer.concat([u64(tags.NS.TYPE, 0x10000000n), str(tags.NS.PATH, '/proc/1/ns/user')])), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/x')]), /with a mount or user namespace/],
     ['P_HOST_MOUNTS with P_NO_PIVOT', Buffer.concat([...minimal(), str(tags.P.ROOTFS, '/r'), str(tags.P.HOST_MOUNTS, '/run/x'), u64(tags.P.NO_PIVOT, 1n)]), /the root switch is chroot/],
     ['P_CHROOT in a create plan', Buffer.concat([...minimal(), str(tags.P.CHROOT, '/proc/1/root')]), /P_CHROOT is for exec/],
+    ['an idmap uid map without its gid map', Buffer.concat([...minimal(), rec(tags.P.MOUNT, Buffer.concat([str(tags.M.SOURCE, '/s'), str(tags.M.DEST, '/d'), str(tags.M.IDMAP_UID_MAP, '0 1 1\n')]))]), /M_IDMAP_UID_MAP and M_IDMAP_GID_MAP go together/],
+    ['idmap maps and a user namespace path', Buffer.concat([...minimal(), rec(tags.P.MOUNT, Buffer.concat([str(tags.M.SOURCE, '/s'), str(tags.M.DEST, '/d'), str(tags.M.IDMAP_UID_MAP, '0 1 1\n'), str(tags.M.IDMAP_GID_MAP, '0 1 1\n'), str(tags.M.IDMAP_USERNS, '/proc/1/ns/user')]))]), /not both/],
+    ['M_IDMAP_RECURSIVE without an idmap', Buffer.concat([...minimal(), rec(tags.P.MOUNT, Buffer.concat([str(tags.M.SOURCE, '/s'), str(tags.M.DEST, '/d'), u64(tags.M.IDMAP_RECURSIVE, 1n)]))]), /M_IDMAP_RECURSIVE without an idmap/],
+    ['a nodemask that is not whole words', Buffer.concat([...minimal(), rec(tags.P.MEMPOLICY, Buffer.concat([u64(tags.MP.MODE, 2n), rec(tags.MP.NODES, Buffer.alloc(4))]))]), /MP_NODES: 4 bytes/],
+    ['a memory policy without a mode', Buffer.concat([...minimal(), rec(tags.P.MEMPOLICY, u64(tags.MP.FLAGS, 0n))]), /needs MP_MODE/],
+    ['a network device without a new name', Buffer.concat([...minimal(), rec(tags.P.NETDEV, str(tags.N.NAME, 'veth0'))]), /needs a non-empty N_NAME and N_NEW_NAME/],
+    ['a network device name of 16 bytes', Buffer.concat([...minimal(), rec(tags.P.NETDEV, Buffer.concat([str(tags.N.NAME, 'veth0'), str(tags.N.NEW_NAME, 'x'.repeat(16))]))]), /at most 15 bytes/],
+    ['a network device in an exec plan', Buffer.concat([u64(tags.P.MODE, 2n), str(tags.P.ARG, 'x'), rec(tags.P.NETDEV, Buffer.concat([str(tags.N.NAME, 'a'), str(tags.N.NEW_NAME, 'b')]))]), /P_NETDEV is for create/],
     ['an rlimit with soft above hard', Buffer.concat([...minimal(), rec(tags.P.RLIMIT, Buffer.concat([u64(tags.R.TYPE, 7n), u64(tags.R.SOFT, 10n), u64(tags.R.HARD, 5n)]))]), /R_SOFT is above R_HARD/],
   ];
   for (const [name, input, msg] of cases) {
