@@ -31,7 +31,7 @@ struct mount_ent {
 	uint64_t flags;
 	uint64_t *prop;
 	size_t nprop;
-	bool has_remount, dest_is_file, has_attr_set, has_attr_clr, idmap_recursive;
+	bool has_remount, dest_is_file, has_attr_set, has_attr_clr, idmap_recursive, tmpcopyup;
 	uint64_t remount_flags, attr_set, attr_clr;
 	int idmap_fd;  /* the idmapped tree, made by stage 0 (idmap.c) */
 	int idmap_userns_fd; /* stage 0 only: the user namespace of its mapping */
@@ -228,6 +228,10 @@ int setup_rootfs(struct plan *p);                  /* returns the rootfs fd */
 void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
 int remount_keep_locked(const char *path, unsigned long flags);
+
+/* ---- copyup.c ------------------------------------------------------------- */
+
+void copy_up(int below, int mounted, const char *dest); /* tmpcopyup */
 
 /* ---- idmap.c -------------------------------------------------------------- */
 

@@ -181,6 +181,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case M_IDMAP_UID_MAP: MNT->idmap_uid_map = str_of(r); break;
 	case M_IDMAP_GID_MAP: MNT->idmap_gid_map = str_of(r); break;
 	case M_IDMAP_RECURSIVE: MNT->idmap_recursive = v; break;
+	case M_TMPCOPYUP: MNT->tmpcopyup = v; break;
 
 #define DEV ((struct device_ent *)w->obj)
 	case D_PATH: DEV->path = str_of(r); break;
@@ -296,6 +297,8 @@ static void check_group(struct walk *w, int scope)
 			bad(c, "M_IDMAP_USERNS or the M_IDMAP_*_MAP, not both");
 		if (m->idmap_recursive && !m->idmap_uid_map && !m->idmap_userns)
 			bad(c, "M_IDMAP_RECURSIVE without an idmap");
+		if (m->tmpcopyup && (!m->type || strcmp(m->type, "tmpfs") != 0))
+			bad(c, "M_TMPCOPYUP is for tmpfs");
 		break;
 	}
 	case SC_DEVICE: {

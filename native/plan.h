@@ -163,6 +163,8 @@ enum mount_tag {
 	M_IDMAP_GID_MAP = 222, /* STR: its gid_map */
 	M_IDMAP_RECURSIVE = 223, /* U64 bool: idmap every mount of the tree (ridmap),
 	                          not only its top */
+	M_TMPCOPYUP = 224,     /* U64 bool: a tmpfs gets a copy of what the rootfs
+	                          had at its destination */
 };
 
 /* P_DEVICE */

@@ -95,6 +95,7 @@ static const struct tag_info table[] = {
 	T(M_IDMAP_UID_MAP, RK_STR, RF_NONE, SC_MOUNT, 0, false),
 	T(M_IDMAP_GID_MAP, RK_STR, RF_NONE, SC_MOUNT, 0, false),
 	T(M_IDMAP_RECURSIVE, RK_U64, RF_BOOL, SC_MOUNT, 0, false),
+	T(M_TMPCOPYUP, RK_U64, RF_BOOL, SC_MOUNT, 0, false),
 
 	T(D_PATH, RK_STR, RF_NONE, SC_DEVICE, 0, false),
 	T(D_TYPE, RK_U64, RF_OCT, SC_DEVICE, 0, false),

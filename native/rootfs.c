@@ -129,6 +129,10 @@ static void mount_one(int rootfd, const struct mount_ent *m)
 	if (fd < 0)
 		die(errno, "create mount point \"%s\" in the rootfs", m->dest);
 	const char *type = m->type && *m->type ? m->type : NULL;
+	/* tmpcopyup: what the mount hides, read through an fd from before it */
+	int below = -1;
+	if (m->tmpcopyup && (below = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die(errno, "open mount point \"%s\" for tmpcopyup", m->dest);
 	if (m->idmap_userns || m->idmap_uid_map) {
 		if (syscall(SYS_move_mount, m->idmap_fd, "", fd, "",
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -137,6 +141,16 @@ static void mount_one(int rootfd, const struct mount_ent *m)
 	} else if (mount(m->source, fd_path(fd), type, m->flags, m->data) < 0)
 		die(errno, "mount \"%s\" on \"%s\"", m->source, m->dest);
 	close(fd);
+	if (below >= 0) {
+		int top = open_in_root(rootfd, m->dest);
+		int mounted = top < 0 ? -1 : openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mounted < 0)
+			die(errno, "open the tmpfs at \"%s\" for tmpcopyup", m->dest);
+		copy_up(below, mounted, m->dest);
+		close(mounted);
+		close(top);
+		close(below);
+	}
 	if (!m->has_remount && !m->nprop && !m->has_attr_set && !m->has_attr_clr)
 		return;
 

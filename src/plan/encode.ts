@@ -62,6 +62,7 @@ function writeMount(w: RecordWriter, m: PlanMount): void {
     w.str(M.IDMAP_GID_MAP, m.idmapMaps.gidMap);
   }
   if (m.idmapRecursive) w.u64(M.IDMAP_RECURSIVE, true);
+  if (m.tmpcopyup) w.u64(M.TMPCOPYUP, true);
 }
 
 function writeMemPolicy(w: RecordWriter, m: PlanMemPolicy): void {

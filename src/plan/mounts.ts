@@ -43,7 +43,7 @@ export const MOUNT_ATTR_NODIRATIME = 0x80n;
 export const MOUNT_ATTR_IDMAP = 0x100000n;
 export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000n;
 
-export type MountOptionKind = 'flag' | 'propagation' | 'recursive' | 'idmap' | 'unsupported';
+export type MountOptionKind = 'flag' | 'propagation' | 'recursive' | 'idmap' | 'copyup' | 'unsupported';
 
 export interface MountOptionEntry {
   kind: MountOptionKind;
@@ -125,7 +125,7 @@ export const mountOptionTable: Record<string, MountOptionEntry> = {
   idmap: { kind: 'idmap', value: MOUNT_ATTR_IDMAP, recursive: false },
   ridmap: { kind: 'idmap', value: MOUNT_ATTR_IDMAP, recursive: true },
 
-  tmpcopyup: { kind: 'unsupported', value: 0n },
+  tmpcopyup: { kind: 'copyup', value: 0n },
 };
 
 /** A mount's options, resolved. */
@@ -139,6 +139,8 @@ export interface ParsedOptions {
   /** Unknown options, with their index in options[] (for error messages), joined by "," into data. */
   data: { option: string; index: number }[];
   idmap?: { recursive: boolean; index: number };
+  /** tmpcopyup, with its index in options[]. */
+  tmpcopyup?: number;
 }
 
 export function parseMountOptions(where: string, options: string[]): ParsedOptions {
@@ -176,6 +178,9 @@ export function parseMountOptions(where: string, options: string[]): ParsedOptio
         break;
       case 'idmap':
         o.idmap = { recursive: !!e.recursive, index: i };
+        break;
+      case 'copyup':
+        o.tmpcopyup = i;
         break;
       case 'unsupported':
         throw planError(`${where}[${i}]`, `mount option "${opt}" is not supported by tsrun`);
@@ -269,6 +274,12 @@ function planOneMount(input: MountsInput, ctx: PlanContext, m: Mount, i: number,
     if (!isBind) throw planError(where, 'idmapped mounts must be bind mounts');
     Object.assign(pm, idmapFor(input, where, m, o));
     if (o.idmap?.recursive) pm.idmapRecursive = true;
+  }
+
+  if (o.tmpcopyup !== undefined) {
+    // config.md#linux-mount-options: "copy up the contents to a tmpfs"
+    if (m.type !== 'tmpfs' || isBind) throw planError(`${where}.options[${o.tmpcopyup}]`, 'tmpcopyup is for tmpfs mounts');
+    pm.tmpcopyup = true;
   }
 
   if (!isBind && m.type === 'cgroup') {

@@ -90,6 +90,7 @@ export const M = {
   IDMAP_UID_MAP: 221,
   IDMAP_GID_MAP: 222,
   IDMAP_RECURSIVE: 223,
+  TMPCOPYUP: 224,
 } as const;
 
 export const D = { PATH: 230, TYPE: 231, MAJOR: 232, MINOR: 233, MODE: 234, UID: 235, GID: 236, BIND: 237 } as const;

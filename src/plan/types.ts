@@ -19,6 +19,8 @@ export interface PlanMount {
   idmapMaps?: { uidMap: string; gidMap: string };
   /** ridmap: every mount of the tree is idmapped, not only its top. */
   idmapRecursive?: boolean;
+  /** tmpcopyup: the new tmpfs gets a copy of what the rootfs had at the destination. */
+  tmpcopyup?: boolean;
 }
 
 /** linux.memoryPolicy for set_mempolicy(2). */

@@ -67,7 +67,7 @@ describe.skipIf(!enabled)('cli', () => {
     expect(f.linux.apparmor.enabled).toBe(false);
     expect(f.mountOptions).toContain('rbind');
     expect(f.mountOptions).toEqual(expect.arrayContaining(['idmap', 'ridmap']));
-    expect(f.mountOptions).not.toContain('tmpcopyup');
+    expect(f.mountOptions).toContain('tmpcopyup');
     // implemented, whatever this host has (features.md): resctrl is absent here, yet intelRdt is enabled
     expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
     expect(f.linux.netDevices.enabled).toBe(true);

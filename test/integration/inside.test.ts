@@ -13,6 +13,14 @@ describe.skipIf(!enabled)('inside the container', () => {
   let h: Harness;
   beforeAll(() => {
     h = new Harness('inside');
+    // for tmpcopyup: something of every kind under the rootfs's /etc
+    const dir = path.join(h.rootfs, 'etc/copyup-dir');
+    fs.mkdirSync(dir, { mode: 0o710 });
+    fs.chmodSync(dir, 0o710);
+    fs.writeFileSync(path.join(dir, 'f'), 'x', { mode: 0o600 });
+    fs.chownSync(path.join(dir, 'f'), 1000, 1001);
+    fs.chownSync(dir, 1000, 1001);
+    fs.symlinkSync('passwd', path.join(h.rootfs, 'etc/copyup-link'));
   });
   afterAll(() => h?.cleanup());
 
@@ -74,6 +82,21 @@ describe.skipIf(!enabled)('inside the container', () => {
       c.mounts.push({ destination: '/mnt/data', type: 'bind', source: src, options: ['rbind', 'ro'] }),
     );
     expect(out).toBe('from the host\nread-only\n');
+  });
+
+  it('copies what the rootfs has at a tmpfs destination into it with tmpcopyup', () => {
+    // the rootfs's /etc: files, a directory, a symlink, their modes and owners; the copy is writable, the rootfs untouched
+    const out = sh(
+      'stat -c "%n %a %u:%g" /etc /etc/passwd /etc/copyup-dir /etc/copyup-dir/f; readlink /etc/copyup-link; ' +
+        'grep -c root /etc/passwd; echo new > /etc/copyup-dir/g && cat /etc/copyup-dir/g; grep " /etc " /proc/self/mountinfo | cut -d" " -f9',
+      (c) => c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'nosuid', 'mode=755'] }),
+    );
+    expect(out).toBe(
+      ['/etc 755 0:0', '/etc/passwd 644 0:0', '/etc/copyup-dir 710 1000:1001', '/etc/copyup-dir/f 600 1000:1001', 'passwd', '1', 'new', 'tmpfs', ''].join('\n'),
+    );
+    expect(fs.existsSync(path.join(h.rootfs, 'etc/copyup-dir/g'))).toBe(false);
+    // without it, the tmpfs is empty
+    expect(sh('ls -A /etc', (c) => c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs' }))).toBe('');
   });
 
   it('creates the default devices and symlinks, and the config\'s devices', () => {

@@ -192,7 +192,7 @@ describe('buildCreatePlan options and container-wide settings', () => {
       [(s) => (s.linux!.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0-1' }), '$.linux.memoryPolicy.nodes: node 1 does not exist on this host (online: 0)'],
       [(s) => (s.linux!.netDevices = { eth9: {} }), '$.linux.netDevices.eth9: no network device "eth9" on the host (there are: lo, eth0)'],
       [(s) => (s.linux!.namespaces = [{ type: 'uts' }, { type: 'user' }]), '$.linux.namespaces: a user namespace needs a mount namespace too'],
-      [(s) => (s.mounts![2].options = ['nosuid', 'tmpcopyup']), '$.mounts[2].options[1]: mount option "tmpcopyup" is not supported'],
+      [(s) => (s.mounts!.push({ destination: '/x', source: '/bundle/rootfs', options: ['bind', 'tmpcopyup'] })), '$.mounts[7].options[1]: tmpcopyup is for tmpfs mounts'],
     ];
     for (const [change, message] of cases) {
       const spec = baseSpec();

@@ -65,6 +65,7 @@ export function goldenPlan(): InitPlan {
         idmapMaps: { uidMap: '1000 100000 1\n0 100001 1000\n', gidMap: '1000 100000 1\n' },
         idmapRecursive: true,
       },
+      { source: 'tmpfs', destination: '/etc', type: 'tmpfs', flags: 0n, data: 'mode=755', propagation: [], tmpcopyup: true },
     ],
     devices: [
       { path: '/dev/null', type: 0o020000, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
@@ -236,6 +237,7 @@ describe('tsrun-init rejects malformed plans', () => {
     ['a memory policy without a mode', Buffer.concat([...minimal(), rec(tags.P.MEMPOLICY, u64(tags.MP.FLAGS, 0n))]), /needs MP_MODE/],
     ['a network device without a new name', Buffer.concat([...minimal(), rec(tags.P.NETDEV, str(tags.N.NAME, 'veth0'))]), /needs a non-empty N_NAME and N_NEW_NAME/],
     ['a network device name of 16 bytes', Buffer.concat([...minimal(), rec(tags.P.NETDEV, Buffer.concat([str(tags.N.NAME, 'veth0'), str(tags.N.NEW_NAME, 'x'.repeat(16))]))]), /at most 15 bytes/],
+    ['tmpcopyup on a bind', Buffer.concat([...minimal(), rec(tags.P.MOUNT, Buffer.concat([str(tags.M.SOURCE, '/s'), str(tags.M.DEST, '/d'), u64(tags.M.TMPCOPYUP, 1n)]))]), /M_TMPCOPYUP is for tmpfs/],
     ['a network device in an exec plan', Buffer.concat([u64(tags.P.MODE, 2n), str(tags.P.ARG, 'x'), rec(tags.P.NETDEV, Buffer.concat([str(tags.N.NAME, 'a'), str(tags.N.NEW_NAME, 'b')]))]), /P_NETDEV is for create/],
     ['an rlimit with soft above hard', Buffer.concat([...minimal(), rec(tags.P.RLIMIT, Buffer.concat([u64(tags.R.TYPE, 7n), u64(tags.R.SOFT, 10n), u64(tags.R.HARD, 5n)]))]), /R_SOFT is above R_HARD/],
   ];

@@ -116,13 +116,11 @@ describe('mount option table', () => {
     expect(o.attrClr).toBe(M.MOUNT_ATTR_RDONLY);
   });
 
-  it('unknown options become data; defaults is a no-op; tmpcopyup is refused', () => {
-    const o = parseMountOptions('mounts[0].options', ['mode=755', 'defaults', 'size=64k']);
+  it('unknown options become data; defaults is a no-op; tmpcopyup is noted, not data', () => {
+    const o = parseMountOptions('mounts[0].options', ['mode=755', 'defaults', 'size=64k', 'tmpcopyup']);
     expect(o.data.map((d) => d.option)).toEqual(['mode=755', 'size=64k']);
     expect(o.flags).toBe(0n);
-    expect(() => parseMountOptions('mounts[2].options', ['ro', 'tmpcopyup'])).toThrow(
-      'mounts[2].options[1]: mount option "tmpcopyup" is not supported by tsrun',
-    );
+    expect(o.tmpcopyup).toBe(3);
   });
 });
 
@@ -205,6 +203,18 @@ describe('planMounts', () => {
     const host = fakeHost({ paths: { '/dev': 'dir' } });
     expect(devIsBindMounted(plan([{ destination: '/dev/', source: '/dev', options: ['rbind'] }], host).mounts)).toBe(true);
     expect(devIsBindMounted(plan([{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }]).mounts)).toBe(false);
+  });
+});
+
+describe('tmpcopyup', () => {
+  it('marks a tmpfs for the copy, and refuses it on anything else', () => {
+    const tmpfs: Mount = { destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'mode=755'] };
+    const m = plan([tmpfs]).mounts[0];
+    expect(m).toMatchObject({ type: 'tmpfs', tmpcopyup: true, data: 'mode=755' });
+    expect(plan([{ ...tmpfs, options: ['mode=755'] }]).mounts[0].tmpcopyup).toBeUndefined();
+    expect(() => plan([{ destination: '/x', type: 'proc', source: 'proc', options: ['nosuid', 'tmpcopyup'] }])).toThrow(
+      'mounts[0].options[1]: tmpcopyup is for tmpfs mounts',
+    );
   });
 });
 
