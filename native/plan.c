@@ -1,7 +1,7 @@
 /*
  * plan.c - decodes MSG_PLAN into struct plan, checking every record: kind
- * and length, scope, repeats, required fields and ranges. A malformed plan
- * is rejected before anything is done.
+ * and length, scope and repeats here, required fields and ranges of each
+ * group in plancheck.c. A malformed plan is rejected before anything is done.
  */
 #include <endian.h>
 #include <errno.h>
@@ -12,14 +12,11 @@
 
 #include "init.h"
 #include "plantab.h"
-
-#define CLONE_NS_ALL 0x7e020080ull /* NEWTIME|NEWNS|NEWCGROUP|UTS|IPC|USER|PID|NET */
+#include "plancheck.h"
 
 /* ---- decoding --------------------------------------------------------------- */
 
-/* ctx names the enclosing record for messages, e.g. "P_MOUNT[2]". */
-__attribute__((noreturn, format(printf, 2, 3)))
-static void bad(const char *ctx, const char *fmt, ...)
+void plan_bad(const char *ctx, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -34,21 +31,15 @@ static char *str_of(const struct rec *r)
 	return xstrndup((const char *)r->p, r->len);
 }
 
-static void need_abs(const char *ctx, const char *what, const char *s)
+void plan_need_abs(const char *ctx, const char *what, const char *s)
 {
 	if (!s || s[0] != '/')
-		bad(ctx, "%s must be an absolute path, got \"%s\"", what, s ? s : "");
+		plan_bad(ctx, "%s must be an absolute path, got \"%s\"", what, s ? s : "");
 }
 
 #define APPEND(arr, n) (arr = xrealloc(arr, ((n) + 1) * sizeof *(arr)), \
 			memset(&(arr)[n], 0, sizeof *(arr)), &(arr)[(n)++])
 
-struct walk {
-	struct plan *p;
-	void *obj;            /* the group element being filled */
-	char ctx[64];
-	uint8_t seen[PLAN_TAG_LIMIT / 8]; /* bitmap of the tags seen in this group */
-};
 
 static void decode_group(struct walk *w, const uint8_t *buf, size_t len, int scope);
 
@@ -57,7 +48,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	struct plan *p = w->p;
 	uint64_t v = ti->kind == RK_U64 ? rec_u64(r) : 0;
 	if (ti->fmt == RF_BOOL && v > 1)
-		bad(w->ctx, "%s must be 0 or 1, got %llu", ti->name, (unsigned long long)v);
+		plan_bad(w->ctx, "%s must be 0 or 1, got %llu", ti->name, (unsigned long long)v);
 
 	struct walk sub = { .p = p };
 	snprintf(sub.ctx, sizeof sub.ctx, "%s", ti->name);
@@ -108,7 +99,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 		p->has_oom = true;
 		p->oom_score_adj = (int64_t)v;
 		if (p->oom_score_adj < -1000 || p->oom_score_adj > 1000)
-			bad(w->ctx, "P_OOM_SCORE_ADJ out of range: %lld", (long long)p->oom_score_adj);
+			plan_bad(w->ctx, "P_OOM_SCORE_ADJ out of range: %lld", (long long)p->oom_score_adj);
 		break;
 	case P_PERSONALITY: p->has_personality = true; p->personality = v; break;
 	case P_NEW_KEYRING: p->new_keyring = str_of(r); break;
@@ -119,16 +110,16 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 		p->has_umask = true;
 		p->umask = v;
 		if (v > 0777)
-			bad(w->ctx, "P_UMASK out of range: %#llo", (unsigned long long)v);
+			plan_bad(w->ctx, "P_UMASK out of range: %#llo", (unsigned long long)v);
 		break;
-	case P_CWD: p->cwd = str_of(r); need_abs(w->ctx, "P_CWD", p->cwd); break;
+	case P_CWD: p->cwd = str_of(r); plan_need_abs(w->ctx, "P_CWD", p->cwd); break;
 	case P_ARG: strv_push(&p->args, str_of(r)); break;
 	case P_ENV: strv_push(&p->env, str_of(r)); break;
 	case P_CAPS: p->has_caps = true; sub.obj = &p->caps; break;
 	case P_NO_NEW_PRIVS: p->no_new_privs = v; break;
 	case P_SECCOMP_BPF:
 		if (r->len == 0 || r->len % 8 || r->len > 4096 * 8)
-			bad(w->ctx, "P_SECCOMP_BPF: %u bytes is not a program of 1..4096 instructions", r->len);
+			plan_bad(w->ctx, "P_SECCOMP_BPF: %u bytes is not a program of 1..4096 instructions", r->len);
 		p->seccomp_bpf = xmalloc(r->len);
 		memcpy(p->seccomp_bpf, r->p, r->len);
 		p->seccomp_len = r->len;
@@ -140,7 +131,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case P_PRESERVE_FDS:
 		p->preserve_fds = v;
 		if (v > 65536)
-			bad(w->ctx, "P_PRESERVE_FDS too large: %llu", (unsigned long long)v);
+			plan_bad(w->ctx, "P_PRESERVE_FDS too large: %llu", (unsigned long long)v);
 		break;
 	case P_TERMINAL: p->terminal = v; break;
 	case P_CONSOLE_SOCKET: p->console_socket = str_of(r); break;
@@ -227,7 +218,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case MP_FLAGS: MPOL->flags = v; break;
 	case MP_NODES:
 		if (r->len == 0 || r->len % 8)
-			bad(w->ctx, "MP_NODES: %u bytes is not whole 64-bit words", r->len);
+			plan_bad(w->ctx, "MP_NODES: %u bytes is not whole 64-bit words", r->len);
 		MPOL->nwords = r->len / 8;
 		MPOL->nodes = xmalloc(r->len);
 		for (size_t i = 0; i < MPOL->nwords; i++) {
@@ -239,168 +230,15 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case N_NAME: ((struct netdev *)w->obj)->name = str_of(r); break;
 	case N_NEW_NAME: ((struct netdev *)w->obj)->new_name = str_of(r); break;
 	default:
-		bad(w->ctx, "%s cannot be decoded here", ti->name);
+		plan_bad(w->ctx, "%s cannot be decoded here", ti->name);
 	}
 	if (ti->kind == RK_GROUP)
 		decode_group(&sub, r->p, r->len, ti->inner);
 }
 
-static bool seen(struct walk *w, uint32_t tag)
+bool plan_seen(const struct walk *w, uint32_t tag)
 {
 	return tag < 8 * sizeof w->seen && (w->seen[tag / 8] & (1u << (tag % 8)));
-}
-
-/* P_HOST_MOUNTS mounts into the runtime's own mount namespace: only with
- * none of the container's, never onto "/", never with the MS_MOVE onto
- * "/" of P_NO_PIVOT, and not from a new user namespace (which may not
- * mount there). */
-static void check_host_mounts(const char *c, const struct plan *p)
-{
-	need_abs(c, "P_HOST_MOUNTS", p->host_mounts);
-	bool dotdot = false;
-	for (const char *d = strstr(p->host_mounts, "/.."); d; d = strstr(d + 1, "/.."))
-		dotdot |= d[3] == '/' || d[3] == '\0';
-	if (strcmp(p->host_mounts, "/") == 0 || dotdot)
-		bad(c, "P_HOST_MOUNTS \"%s\" must be a directory below \"/\"", p->host_mounts);
-	if (p->mode != PLAN_MODE_CREATE || !p->rootfs)
-		bad(c, "P_HOST_MOUNTS needs P_MODE create and P_ROOTFS");
-	if (p->no_pivot)
-		bad(c, "P_HOST_MOUNTS and P_NO_PIVOT: the root switch is chroot");
-	uint64_t types = p->clone_flags;
-	for (size_t i = 0; i < p->nns; i++)
-		types |= p->ns[i].type;
-	if (types & (CLONE_NEWNS | CLONE_NEWUSER))
-		bad(c, "P_HOST_MOUNTS with a mount or user namespace");
-}
-
-/* Checks the group as a whole once all its records are in. */
-static void check_group(struct walk *w, int scope)
-{
-	const char *c = w->ctx;
-	switch (scope) {
-	case SC_NS: {
-		struct ns_join *n = w->obj;
-		if (!seen(w, NS_TYPE) || !n->path)
-			bad(c, "needs NS_TYPE and NS_PATH");
-		if (!n->type || (n->type & (n->type - 1)) || (n->type & ~CLONE_NS_ALL))
-			bad(c, "NS_TYPE %#llx is not one CLONE_NEW* flag", (unsigned long long)n->type);
-		break;
-	}
-	case SC_MOUNT: {
-		struct mount_ent *m = w->obj;
-		if (!m->source || !m->dest)
-			bad(c, "needs M_SOURCE and M_DEST");
-		need_abs(c, "M_DEST", m->dest);
-		if (!m->idmap_uid_map != !m->idmap_gid_map)
-			bad(c, "M_IDMAP_UID_MAP and M_IDMAP_GID_MAP go together");
-		if (m->idmap_uid_map && m->idmap_userns)
-			bad(c, "M_IDMAP_USERNS or the M_IDMAP_*_MAP, not both");
-		if (m->idmap_recursive && !m->idmap_uid_map && !m->idmap_userns)
-			bad(c, "M_IDMAP_RECURSIVE without an idmap");
-		if (m->tmpcopyup && (!m->type || strcmp(m->type, "tmpfs") != 0))
-			bad(c, "M_TMPCOPYUP is for tmpfs");
-		break;
-	}
-	case SC_DEVICE: {
-		struct device_ent *d = w->obj;
-		if (!d->path || !seen(w, D_TYPE))
-			bad(c, "needs D_PATH and D_TYPE");
-		need_abs(c, "D_PATH", d->path);
-		if (d->type != S_IFCHR && d->type != S_IFBLK && d->type != S_IFIFO)
-			bad(c, "D_TYPE %#llo is not S_IFCHR, S_IFBLK or S_IFIFO", (unsigned long long)d->type);
-		if (d->mode > 07777)
-			bad(c, "D_MODE %#llo has more than permission bits", (unsigned long long)d->mode);
-		if (d->major > 0xfffff || d->minor > 0xfffff)
-			bad(c, "device number %llu:%llu out of range", (unsigned long long)d->major,
-			    (unsigned long long)d->minor);
-		break;
-	}
-	case SC_SYMLINK: {
-		struct symlink_ent *l = w->obj;
-		if (!l->target || !l->path || !*l->target)
-			bad(c, "needs a non-empty L_TARGET and L_PATH");
-		need_abs(c, "L_PATH", l->path);
-		break;
-	}
-	case SC_SYSCTL: {
-		struct sysctl_ent *k = w->obj;
-		if (!k->path || !k->value || !*k->path)
-			bad(c, "needs K_PATH and K_VALUE");
-		if (k->path[0] == '/' || strcmp(k->path, "..") == 0 || strncmp(k->path, "../", 3) == 0 ||
-		    strstr(k->path, "/../") || (strlen(k->path) >= 3 && strcmp(k->path + strlen(k->path) - 3, "/..") == 0))
-			bad(c, "K_PATH \"%s\" must stay under /proc/sys", k->path);
-		break;
-	}
-	case SC_RLIMIT: {
-		struct rlimit_ent *rl = w->obj;
-		if (!seen(w, R_TYPE) || !seen(w, R_SOFT) || !seen(w, R_HARD))
-			bad(c, "needs R_TYPE, R_SOFT and R_HARD");
-		if (rl->type >= 16)
-			bad(c, "R_TYPE %llu is not an RLIMIT_*", (unsigned long long)rl->type);
-		if (rl->soft > rl->hard)
-			bad(c, "R_SOFT is above R_HARD");
-		break;
-	}
-	case SC_HOOK: {
-		struct hook *h = w->obj;
-		if (!h->path)
-			bad(c, "needs H_PATH");
-		need_abs(c, "H_PATH", h->path);
-		if (h->kind != HOOK_KIND_CREATE_CONTAINER && h->kind != HOOK_KIND_START_CONTAINER)
-			bad(c, "H_KIND %llu is not a HOOK_KIND_*", (unsigned long long)h->kind);
-		break;
-	}
-	case SC_SCHED:
-		if (!seen(w, S_POLICY))
-			bad(c, "needs S_POLICY");
-		break;
-	case SC_MEMPOLICY:
-		if (!seen(w, MP_MODE))
-			bad(c, "needs MP_MODE");
-		break;
-	case SC_NETDEV: {
-		struct netdev *n = w->obj;
-		if (!n->name || !*n->name || !n->new_name || !*n->new_name)
-			bad(c, "needs a non-empty N_NAME and N_NEW_NAME");
-		if (strlen(n->name) >= 16 || strlen(n->new_name) >= 16)
-			bad(c, "a network device name has at most 15 bytes");
-		break;
-	}
-	case SC_PLAN: {
-		struct plan *p = w->p;
-		if (!seen(w, P_MODE))
-			bad(c, "no P_MODE");
-		if (p->mode != PLAN_MODE_CREATE && p->mode != PLAN_MODE_EXEC)
-			bad(c, "P_MODE must be 1 (create) or 2 (exec), got %llu", (unsigned long long)p->mode);
-		if (p->clone_flags & ~CLONE_NS_ALL)
-			bad(c, "P_CLONE_FLAGS %#llx has flags other than CLONE_NEW*",
-			    (unsigned long long)p->clone_flags);
-		/* a container created from a config without a process waits on
-		 * the fifo and never executes anything (start refuses it) */
-		if (p->args.n == 0 && !(p->mode == PLAN_MODE_CREATE && p->fifo_path && !p->wait))
-			bad(c, "no P_ARG: nothing to execute");
-		if (p->rootfs)
-			need_abs(c, "P_ROOTFS", p->rootfs);
-		if (p->fifo_path)
-			need_abs(c, "P_FIFO_PATH", p->fifo_path);
-		if (p->host_mounts)
-			check_host_mounts(c, p);
-		if (p->nnetdevs && p->mode != PLAN_MODE_CREATE)
-			bad(c, "P_NETDEV is for create");
-		if (p->chroot_dir) {
-			need_abs(c, "P_CHROOT", p->chroot_dir);
-			if (p->mode != PLAN_MODE_EXEC)
-				bad(c, "P_CHROOT is for exec; a container's root is P_ROOTFS");
-		}
-		for (size_t i = 0; i < p->masked.n; i++)
-			need_abs(c, "P_MASKED_PATH", p->masked.v[i]);
-		for (size_t i = 0; i < p->readonly.n; i++)
-			need_abs(c, "P_READONLY_PATH", p->readonly.v[i]);
-		if (!p->cwd)
-			p->cwd = xstrndup("/", 1);
-		break;
-	}
-	}
 }
 
 static void decode_group(struct walk *w, const uint8_t *buf, size_t len, int scope)
@@ -411,21 +249,21 @@ static void decode_group(struct walk *w, const uint8_t *buf, size_t len, int sco
 	while ((k = rec_next(buf, len, &off, &r)) > 0) {
 		const struct tag_info *ti = tag_info(r.tag);
 		if (!ti)
-			bad(w->ctx, "unknown tag %u", r.tag);
+			plan_bad(w->ctx, "unknown tag %u", r.tag);
 		if (ti->scope != scope)
-			bad(w->ctx, "%s is not allowed here", ti->name);
-		if (seen(w, r.tag) && !ti->repeat)
-			bad(w->ctx, "%s given twice", ti->name);
+			plan_bad(w->ctx, "%s is not allowed here", ti->name);
+		if (plan_seen(w, r.tag) && !ti->repeat)
+			plan_bad(w->ctx, "%s given twice", ti->name);
 		if (r.tag < 8 * sizeof w->seen)
 			w->seen[r.tag / 8] |= (uint8_t)(1u << (r.tag % 8));
 		if (ti->kind == RK_U64 && r.len != 8)
-			bad(w->ctx, "%s: a U64 needs 8 bytes, got %u", ti->name, r.len);
+			plan_bad(w->ctx, "%s: a U64 needs 8 bytes, got %u", ti->name, r.len);
 		if (ti->kind == RK_STR && memchr(r.p, 0, r.len))
-			bad(w->ctx, "%s: a NUL byte inside a string", ti->name);
+			plan_bad(w->ctx, "%s: a NUL byte inside a string", ti->name);
 		assign(w, ti, &r);
 	}
 	if (k < 0)
-		bad(w->ctx, "truncated record at byte %zu of %zu", off, len);
+		plan_bad(w->ctx, "truncated record at byte %zu of %zu", off, len);
 	check_group(w, scope);
 }
 

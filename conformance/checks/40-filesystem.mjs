@@ -275,3 +275,13 @@ check('config-linux.md#rootfs-mount-propagation', 'rootfsPropagation unbindable 
   const { out } = t.run(b);
   t.eq(out.trim(), 'ran', 'output');
 });
+
+check('config.md#linux-mount-options', 'tmpcopyup copies what the rootfs has at the destination into the tmpfs', (t) => {
+  const { out } = t.sh('cat /etc/conf-copyup/file; stat -c %a /etc/conf-copyup; grep " /etc " /proc/self/mountinfo | cut -d" " -f9', (c, b) => {
+    fs.mkdirSync(path.join(b.rootfs, 'etc/conf-copyup'), { mode: 0o750 });
+    fs.chmodSync(path.join(b.rootfs, 'etc/conf-copyup'), 0o750);
+    fs.writeFileSync(path.join(b.rootfs, 'etc/conf-copyup/file'), 'from the rootfs\n');
+    c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
+  });
+  t.eq(out.trim().split('\n'), ['from the rootfs', '750', 'tmpfs'], 'the file, its directory mode and the mount type at /etc');
+}, { level: 'MAY' });
