@@ -80,6 +80,23 @@ describe.skipIf(!enabled)('idmapped mounts', () => {
     expect(out).toBe('/idm2/owned 1000:1000\n/idm2/rootfile 0:0\n');
   });
 
+  it("takes a joined user namespace's mapping by its path", () => {
+    const owner = h.id('userns');
+    const b = h.bundle((c: Config) => {
+      userns(c);
+      c.process.args = ['sleep', '1000'];
+    });
+    expect(h.tsrun(['run', '-d', '--bundle', b, owner]).code).toBe(0);
+    const pid = JSON.parse(h.tsrun(['state', owner]).stdout).pid;
+    const out = sh('stat -c "%n %u" /idm2/owned /idm2/rootfile; cat /proc/self/uid_map', (c) => {
+      c.linux.namespaces.push({ type: 'user', path: `/proc/${pid}/ns/user` });
+      c.mounts.push({ destination: '/idm2', source: data, options: ['bind', 'idmap'] });
+    });
+    expect(out.replace(/ +/g, ' ')).toBe('/idm2/owned 1000\n/idm2/rootfile 0\n 0 100000 65536\n');
+    expect(h.tsrun(['delete', '--force', owner]).code).toBe(0);
+    expect(leftovers(h.root, owner)).toEqual([]);
+  });
+
   it('idmap maps only the top of an rbind; ridmap maps its submounts too', () => {
     const edit = (opt: string) => (c: Config) => {
       userns(c);
