@@ -153,6 +153,10 @@ static void create_container(struct plan *p, int consock, int lsock)
 		readonly_and_masked_paths(p);
 
 	char *path = p->args.n ? setup_process(p, lsock, state) : NULL;
+	if (g_ready_fd >= 0) { /* stage 0 keeps the moved network devices here */
+		write_all(g_ready_fd, "k", 1);
+		close(g_ready_fd);
+	}
 	if (send_msg(g_syncfd, MSG_READY, NULL, 0) < 0)
 		_exit(1);
 	g_post_ready = true;

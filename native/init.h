@@ -79,6 +79,7 @@ struct mempolicy {
 struct netdev {
 	char *name, *new_name;
 	unsigned int ifindex;  /* on the host, found by netdev_prepare */
+	bool was_up;           /* there */
 	uint8_t *addrs;        /* its permanent global addresses: RTM_NEWADDR bodies */
 	size_t addrs_len;
 };
@@ -219,6 +220,10 @@ void cgroups_join_pid(struct cg_joins *j, pid_t pid); /* stage 0; closes all */
 
 /* ---- child.c / main.c ----------------------------------------------------- */
 
+/* With moved network devices, the child writes a byte here once it is ready
+ * (stage 0 moves them back if it dies before); -1 otherwise. */
+extern int g_ready_fd;
+
 __attribute__((noreturn)) void child_main(struct plan *p, struct cg_joins *cg, int relfd, int consock,
 					  int listenersock);
 
@@ -264,6 +269,7 @@ void netdev_prepare(struct plan *p);          /* host side, before any setns */
 void netdev_check_names(struct plan *p, int netnsfd); /* none taken in a joined one */
 void netdev_move(struct plan *p, int netnsfd); /* into that network namespace */
 void netdev_configure(struct plan *p);        /* in it: addresses, then up */
+void netdev_rollback(struct plan *p);         /* from it: all back to the host */
 
 /* ---- creds.c -------------------------------------------------------------- */
 

@@ -24,6 +24,8 @@
 
 #include "init.h"
 
+int g_ready_fd = -1;
+
 /* struct clone_args of <linux/sched.h>, CLONE_ARGS_SIZE_VER2 */
 struct clone_args_v2 {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -204,9 +206,14 @@ static void stage0(struct plan *p)
 			die(errno, "write \"/proc/self/timens_offsets\"");
 	}
 
-	int rel[2];
+	int rel[2], ready[2] = { -1, -1 };
 	if (pipe2(rel, O_CLOEXEC) < 0)
 		die(errno, "pipe");
+	/* moved devices: the child tells us it is ready; should it die before,
+	 * we move them back (we keep its network namespace alive meanwhile) */
+	if (p->nnetdevs && !joins_user && pipe2(ready, O_CLOEXEC) < 0)
+		die(errno, "pipe");
+	g_ready_fd = ready[1];
 	uint64_t flags = p->clone_flags & ~(uint64_t)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	int intofd = cgroups_clone_into_fd(&cg);
 	pid_t pid = do_clone(flags, intofd);
@@ -220,6 +227,8 @@ static void stage0(struct plan *p)
 		die(errno, "clone with flags %#llx", (unsigned long long)flags);
 	if (pid == 0) {
 		close(rel[1]);
+		if (ready[0] >= 0)
+			close(ready[0]);
 		close(procfd);
 		if (ttysock >= 0)
 			close(ttysock);
@@ -227,6 +236,8 @@ static void stage0(struct plan *p)
 	}
 	g_kill_on_error = pid;
 	close(rel[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
 	if (g_fifo_pathfd >= 0) /* the child's now */
 		close(g_fifo_pathfd);
 	if (consock >= 0)
@@ -257,6 +268,15 @@ static void stage0(struct plan *p)
 		die(errno, "release the container process");
 	close(rel[1]);
 	g_kill_on_error = 0; /* from here the child reports its own errors */
+	if (ready[0] >= 0) {
+		char c;
+		ssize_t r;
+		while ((r = read(ready[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
+			netdev_rollback(p);
+		close(ready[0]);
+	}
 
 	if (!p->wait)
 		_exit(0);

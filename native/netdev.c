@@ -19,10 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "init.h"
+
+/* The runtime's network namespace, for netdev_rollback. */
+static int host_netns = -1;
 
 struct nlreq {
 	struct nlmsghdr h;
@@ -117,12 +121,20 @@ void netdev_prepare(struct plan *p)
 {
 	if (!p->nnetdevs)
 		return;
+	host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (host_netns < 0)
+		die(errno, "open \"/proc/self/ns/net\"");
 	int fd = nl_open();
 	for (size_t i = 0; i < p->nnetdevs; i++) {
 		struct netdev *n = &p->netdevs[i];
 		n->ifindex = if_nametoindex(n->name);
 		if (!n->ifindex)
 			die(0, "$.linux.netDevices.%s: no network device \"%s\" on the host", n->name, n->name);
+		struct ifreq ifr = { 0 };
+		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", n->name);
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+			die(errno, "get the flags of network device \"%s\"", n->name);
+		n->was_up = ifr.ifr_flags & IFF_UP;
 		struct nlreq r = { .h.nlmsg_len = NLMSG_LENGTH(sizeof r.addr), .h.nlmsg_type = RTM_GETADDR };
 		int err = nl_talk(fd, &r.h, keep_addr, n);
 		if (err)
@@ -184,6 +196,43 @@ void netdev_move(struct plan *p, int netnsfd)
 	close(fd);
 }
 
+/* The device's saved addresses, on the device at idx of this namespace. */
+static int give_addrs(int fd, const struct netdev *n, unsigned int idx)
+{
+	for (size_t off = 0; off + 4 <= n->addrs_len;) {
+		uint32_t body;
+		memcpy(&body, n->addrs + off, 4);
+		struct nlreq r = {
+			.h.nlmsg_len = NLMSG_HDRLEN + body, /* keep_addr made it fit */
+			.h.nlmsg_type = RTM_NEWADDR,
+			.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL,
+		};
+		memcpy(NLMSG_DATA(&r.h), n->addrs + off + 4, body);
+		r.addr.ifa_index = idx;
+		int err = nl_talk(fd, &r.h, NULL, NULL);
+		if (err)
+			return err;
+		off += 4 + body;
+	}
+	return 0;
+}
+
+static int set_up(int fd, unsigned int idx)
+{
+	struct nlreq up = {
+		.h.nlmsg_len = NLMSG_LENGTH(sizeof up.link),
+		.h.nlmsg_type = RTM_NEWLINK,
+		.link = { .ifi_index = (int)idx, .ifi_flags = IFF_UP, .ifi_change = IFF_UP },
+	};
+	return nl_talk(fd, &up.h, NULL, NULL);
+}
+
+/* Where a moved device is in the container's namespace (0: gone). */
+static unsigned int moved_index(const struct netdev *n)
+{
+	return strchr(n->new_name, '%') ? n->ifindex : if_nametoindex(n->new_name);
+}
+
 /* In the container's network namespace. */
 void netdev_configure(struct plan *p)
 {
@@ -192,32 +241,61 @@ void netdev_configure(struct plan *p)
 	int fd = nl_open();
 	for (size_t i = 0; i < p->nnetdevs; i++) {
 		const struct netdev *n = &p->netdevs[i];
-		unsigned int idx = strchr(n->new_name, '%') ? n->ifindex : if_nametoindex(n->new_name);
+		unsigned int idx = moved_index(n);
 		if (!idx)
 			die(errno, "find network device \"%s\" in the container's network namespace", n->new_name);
-		for (size_t off = 0; off + 4 <= n->addrs_len;) {
-			uint32_t body;
-			memcpy(&body, n->addrs + off, 4);
-			struct nlreq r = {
-				.h.nlmsg_len = NLMSG_HDRLEN + body, /* keep_addr made it fit */
-				.h.nlmsg_type = RTM_NEWADDR,
-				.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL,
-			};
-			memcpy(NLMSG_DATA(&r.h), n->addrs + off + 4, body);
-			r.addr.ifa_index = idx;
-			int err = nl_talk(fd, &r.h, NULL, NULL);
-			if (err)
-				die(err, "give network device \"%s\" its address back in the container", n->new_name);
-			off += 4 + body;
-		}
-		struct nlreq up = {
-			.h.nlmsg_len = NLMSG_LENGTH(sizeof up.link),
-			.h.nlmsg_type = RTM_NEWLINK,
-			.link = { .ifi_index = (int)idx, .ifi_flags = IFF_UP, .ifi_change = IFF_UP },
-		};
-		int err = nl_talk(fd, &up.h, NULL, NULL);
+		int err = give_addrs(fd, n, idx);
 		if (err)
+			die(err, "give network device \"%s\" its address back in the container", n->new_name);
+		if ((err = set_up(fd, idx)))
 			die(err, "set network device \"%s\" up in the container", n->new_name);
 	}
 	close(fd);
+}
+
+/* The container failed before it was ready: "as if the operation were never
+ * attempted" (runtime.md#errors), the devices go back to the host under their
+ * names, with their addresses and up if they were. Called in the container's
+ * network namespace, which we keep alive, by a stage 0 that kept the host's
+ * privileges. Best effort: what fails is a warning. */
+void netdev_rollback(struct plan *p)
+{
+	int fd = nl_open();
+	bool *back = xmalloc(p->nnetdevs * sizeof *back);
+	for (size_t i = 0; i < p->nnetdevs; i++) {
+		const struct netdev *n = &p->netdevs[i];
+		unsigned int idx = moved_index(n);
+		back[i] = false;
+		if (!idx)
+			continue;
+		struct nlreq r = {
+			.h.nlmsg_len = NLMSG_LENGTH(sizeof r.link),
+			.h.nlmsg_type = RTM_NEWLINK,
+			.link.ifi_index = (int)idx,
+		};
+		uint32_t nsfd = (uint32_t)host_netns;
+		add_attr(&r, IFLA_NET_NS_FD, &nsfd, sizeof nsfd);
+		add_attr(&r, IFLA_IFNAME, n->name, strlen(n->name) + 1);
+		int err = nl_talk(fd, &r.h, NULL, NULL);
+		if (err)
+			warnmsg("move network device \"%s\" back to the host as \"%s\": %s", n->new_name, n->name, errstr(err));
+		back[i] = !err;
+	}
+	close(fd);
+	if (setns(host_netns, CLONE_NEWNET) < 0) {
+		warnmsg("return to the host's network namespace: %s", errstr(errno));
+		return;
+	}
+	fd = nl_open();
+	for (size_t i = 0; i < p->nnetdevs; i++) {
+		const struct netdev *n = &p->netdevs[i];
+		unsigned int idx = back[i] ? if_nametoindex(n->name) : 0;
+		int err = idx ? give_addrs(fd, n, idx) : 0;
+		if (!err && idx && n->was_up)
+			err = set_up(fd, idx);
+		if (err)
+			warnmsg("network device \"%s\" is back on the host, but: %s", n->name, errstr(err));
+	}
+	close(fd);
+	free(back);
 }

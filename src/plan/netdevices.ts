@@ -2,6 +2,7 @@
 // (config-linux.md#network-devices). The config checks have refused invalid names and a config without a network
 // namespace; here the devices meet the host. The spec leaves their way back to the kernel (the runtime "MUST NOT"
 // move them out): when the namespace goes, a physical device returns to the host and a virtual one is destroyed.
+// Only a create that fails before the container is ready moves them back (runtime.md#errors; native/netdev.c).
 import type { Spec } from '../spec/types';
 import type { PlanNetDevice } from './types';
 import { planError, type PlanContext } from './util';

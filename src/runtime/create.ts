@@ -95,6 +95,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   };
   if (!spec.process) record.noProcess = true;
   let cgroup: CgroupManager | undefined;
+  let movesDevices = false;
   try {
     cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup });
     if (cgroup.systemdUnit) record.systemd = cgroup.systemdUnit; // saved before the unit exists: delete --force finds it
@@ -130,6 +131,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
       compileSeccomp: seccompCompiler(o.root),
     });
     for (const w of warnings) log.warn(w);
+    movesDevices = plan.netDevices !== undefined;
     const resctrl = spec.linux?.intelRdt !== undefined ? resctrlView() : undefined;
     const rdt = planIntelRdt(spec, id, resctrl);
     mark('create: plan built');
@@ -164,6 +166,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
     return { dir, record, spec, channel };
   } catch (e) {
+    if (movesDevices && record.pid > 0) await devicesBack(channel, record.pid);
     channel.child.kill('SIGKILL');
     try {
       const problems = await destroyContainer(dir, record, { runPoststop: false, cgroup });
@@ -172,6 +175,30 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
       log.warn(`cleanup after failed create: ${(cleanup as Error).message}`);
     }
     throw e;
+  }
+}
+
+/**
+ * A create that fails before the container is ready leaves no network device moved (runtime.md#errors): stage 0
+ * moves them back once the container process is gone (native/netdev.c netdev_rollback), so end that one first and
+ * give stage 0 a moment, logging what it could not do.
+ */
+async function devicesBack(channel: InitChannel, pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)));
+    const m = await Promise.race([channel.next(), late]);
+    clearTimeout(timer);
+    if (m === undefined || m === null) return;
+    if (m.tag === Msg.WARN || m.tag === Msg.ERROR) log.warn(`cleanup after failed create: ${m.payload.toString('utf8')}`);
   }
 }
 

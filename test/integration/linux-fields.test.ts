@@ -130,6 +130,33 @@ describe.skipIf(!enabled)('linux.netDevices', () => {
     expect(leftovers(h.root, r.id)).toEqual([]);
   });
 
+  it('moves the devices back when create fails after the move (a failing hook, an executable that does not exist)', () => {
+    const v = vethPair();
+    // the hook sees the device in the container's namespace, then fails create
+    const seen = `${h.dir}/hook-saw-${v.inner}`;
+    const hook = `${h.dir}/netdev-hook.sh`;
+    fs.writeFileSync(hook, `#!/bin/sh\npid=$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/')\nnsenter -t "$pid" -n ip -o link > ${seen}\nexit 3\n`, { mode: 0o755 });
+    const cases: [(c: Config) => void, string][] = [
+      [(c) => (c.hooks = { createRuntime: [{ path: hook }] }), 'createRuntime hook #0'],
+      [(c) => (c.process.args = ['/nonexistent']), 'no such file or directory'],
+    ];
+    for (const [edit, message] of cases) {
+      const id = h.id('back');
+      const b = h.bundle((c: Config) => {
+        c.linux.netDevices = { [v.inner]: { name: 'eth1' } };
+        edit(c);
+      });
+      const r = h.tsrun(['run', '--bundle', b, id]);
+      expect(r.stderr).toContain(message);
+      expect(r.code).toBe(1);
+      expect(leftovers(h.root, id)).toEqual([]);
+      // back under its own name, with its address, and the pair whole (a destroyed veth takes its peer)
+      expect(ip('-o', 'addr', 'show', 'dev', v.inner).out).toContain(`inet ${v.net}.2/24`);
+      expect(linkExists(v.outer)).toBe(true);
+    }
+    expect(fs.readFileSync(seen, 'utf8')).toMatch(/: eth1@/);
+  });
+
   it('refuses a device the host lacks, a config without a network namespace, and a name taken in a joined namespace', () => {
     const v = vethPair();
     const cases: [(c: Config) => void, string][] = [
