@@ -13,7 +13,7 @@ import { seccompCompiler } from './seccomp';
 import { mkdirSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
-import { readProcStat } from '../state/proc';
+import { isSameLiveProcess, readProcStat } from '../state/proc';
 import { runHooks } from '../hooks/run';
 import { InitChannel, takeInit } from './init-channel';
 import { destroyContainer } from './destroy';
@@ -166,7 +166,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
     return { dir, record, spec, channel };
   } catch (e) {
-    if (movesDevices && record.pid > 0) await devicesBack(channel, record.pid);
+    if (movesDevices && record.pid > 0) await devicesBack(channel, record);
     channel.child.kill('SIGKILL');
     try {
       const problems = await destroyContainer(dir, record, { runPoststop: false, cgroup });
@@ -183,11 +183,13 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
  * moves them back once the container process is gone (native/netdev.c netdev_rollback), so end that one first and
  * give stage 0 a moment, logging what it could not do.
  */
-async function devicesBack(channel: InitChannel, pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
+async function devicesBack(channel: InitChannel, record: ContainerRecord): Promise<void> {
+  if (isSameLiveProcess(record.pid, record.pidStartTime)) {
+    try {
+      process.kill(record.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
   const deadline = Date.now() + 3000;
   for (;;) {
