@@ -6,7 +6,7 @@ NATIVE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS)
 NATIVE_SRC := $(filter-out native/launcher.c,$(wildcard native/*.c))
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
-APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace
+APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace iproute2
 ENGINE_PACKAGES := containerd podman conmon docker.io buildah
 BENCH_PACKAGES := hyperfine runc crun time
 SYSTEMD_LAB_PACKAGES := systemd dbus runc busybox-static
