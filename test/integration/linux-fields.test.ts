@@ -140,7 +140,7 @@ describe.skipIf(!enabled)('linux.netDevices', () => {
     expect(leftovers(h.root, r.id)).toEqual([]);
   });
 
-  it('moves the devices back when create fails after the move (a failing hook, an executable that does not exist)', () => {
+  it('moves the devices back when create fails after the move (a failing hook, a missing executable, a joined namespace)', () => {
     const v = vethPair();
     // the hook sees the device in the container's namespace, then fails create
     const seen = `${h.dir}/hook-saw-${v.inner}`;
@@ -165,6 +165,21 @@ describe.skipIf(!enabled)('linux.netDevices', () => {
       expect(linkExists(v.outer)).toBe(true);
     }
     expect(fs.readFileSync(seen, 'utf8')).toMatch(/: eth1@/);
+
+    // from a joined network namespace, which outlives the failed container
+    const owner = h.id('netowner');
+    expect(h.tsrun(['run', '-d', '--bundle', h.bundle((c: Config) => (c.process.args = ['sleep', '1000'])), owner]).code).toBe(0);
+    const pid = JSON.parse(h.tsrun(['state', owner]).stdout).pid;
+    const r = h.run(['/nonexistent'], (c: Config) => {
+      c.linux.namespaces = c.linux.namespaces.map((x: { type: string }) => (x.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/net` } : x));
+      c.linux.netDevices = { [v.inner]: { name: 'eth1' } };
+    });
+    expect(r.code).toBe(1);
+    expect(leftovers(h.root, r.id)).toEqual([]);
+    expect(ip('-o', 'addr', 'show', 'dev', v.inner).out).toContain(`inet ${v.net}.2/24`);
+    const inside = h.tsrun(['exec', owner, 'ip', '-o', 'link']);
+    expect(inside.stdout).not.toContain('eth1');
+    expect(h.tsrun(['delete', '--force', owner]).code).toBe(0);
   });
 
   it('refuses a device the host lacks, a config without a network namespace, and a name taken in a joined namespace', () => {
