@@ -128,7 +128,9 @@ enum plan_tag {
 	                          network device into the container's network
 	                          namespace (the joined one, or the new one after the
 	                          clone), renamed, with its permanent global
-	                          addresses, and sets it up */
+	                          addresses, and sets it up; then it stays until the
+	                          child is ready, and moves the device back to the
+	                          host should the child die before (netdev.c) */
 };
 
 enum plan_mode {
