@@ -202,6 +202,7 @@ void child_main(struct plan *p, struct cg_joins *cg, int relfd, int consock, int
 		sigaction(sigs[i], &sa, NULL);
 	/* released by stage 0 once cgroups and id maps are in place; it sends
 	 * our pid as the runtime sees it */
+	recv_bind_sources(p, relfd);
 	int32_t hostpid;
 	ssize_t r;
 	do

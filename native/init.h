@@ -35,6 +35,7 @@ struct mount_ent {
 	uint64_t remount_flags, attr_set, attr_clr;
 	int idmap_fd;  /* the idmapped tree, made by stage 0 (idmap.c) */
 	int idmap_userns_fd; /* stage 0 only: the user namespace of its mapping */
+	int source_fd;  /* the child: a bind source stage 0 opened (bindsrc.c), or -1 */
 };
 
 struct device_ent {
@@ -233,6 +234,12 @@ int setup_rootfs(struct plan *p);                  /* returns the rootfs fd */
 void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
 int remount_keep_locked(const char *path, unsigned long flags);
+
+/* ---- bindsrc.c ------------------------------------------------------------ */
+
+bool bind_source_from_host(const struct plan *p, const struct mount_ent *m);
+void send_bind_sources(struct plan *p, int procfd, pid_t pid, int sock); /* stage 0 */
+void recv_bind_sources(struct plan *p, int sock);                       /* the child */
 
 /* ---- copyup.c ------------------------------------------------------------- */
 

@@ -206,9 +206,10 @@ static void stage0(struct plan *p)
 			die(errno, "write \"/proc/self/timens_offsets\"");
 	}
 
+	/* the release: a message boundary per bind source fd, then our pid */
 	int rel[2], ready[2] = { -1, -1 };
-	if (pipe2(rel, O_CLOEXEC) < 0)
-		die(errno, "pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rel) < 0)
+		die(errno, "make the release socket pair");
 	/* moved devices: the child tells us it is ready; should it die before,
 	 * we move them back (we keep its network namespace alive meanwhile) */
 	if (p->nnetdevs && !joins_user && pipe2(ready, O_CLOEXEC) < 0)
@@ -261,6 +262,7 @@ static void stage0(struct plan *p)
 	}
 	if (p->nnetdevs && !joins_net)
 		netdevs_into_child(p, procfd, pid);
+	send_bind_sources(p, procfd, pid, rel[1]);
 	if (send_u64(g_syncfd, MSG_PID, (uint64_t)pid) < 0)
 		die(errno, "send MSG_PID");
 	int32_t hostpid = pid;

@@ -138,8 +138,15 @@ static void mount_one(int rootfd, const struct mount_ent *m)
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			die(errno, "mount \"%s\" on \"%s\"", m->source, m->dest);
 		close(m->idmap_fd);
-	} else if (mount(m->source, fd_path(fd), type, m->flags, m->data) < 0)
-		die(errno, "mount \"%s\" on \"%s\"", m->source, m->dest);
+	} else {
+		char src[32];
+		if (m->source_fd >= 0)
+			snprintf(src, sizeof src, "/proc/self/fd/%d", m->source_fd);
+		if (mount(m->source_fd >= 0 ? src : m->source, fd_path(fd), type, m->flags, m->data) < 0)
+			die(errno, "mount \"%s\" on \"%s\"", m->source, m->dest);
+		if (m->source_fd >= 0)
+			close(m->source_fd);
+	}
 	close(fd);
 	if (below >= 0) {
 		int top = open_in_root(rootfd, m->dest);

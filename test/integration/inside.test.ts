@@ -175,6 +175,23 @@ describe.skipIf(!enabled)('inside the container', () => {
     expect(out.replace(/\s+/g, ' ').trim()).toBe('0 100000 65536 0 100000 65536 0');
   });
 
+  it("binds sources the user namespace's root could not reach (opened by stage 0, as runc 1.1 does)", () => {
+    // a 0700 directory of the host's root: host uid 100000 may not search it
+    const hidden = fs.mkdtempSync(path.join(h.dir, 'hidden-'));
+    fs.chmodSync(hidden, 0o700);
+    fs.writeFileSync(path.join(hidden, 'file'), 'reached\n');
+    fs.mkdirSync(path.join(hidden, 'dir'));
+    fs.writeFileSync(path.join(hidden, 'dir', 'inner'), 'inner\n');
+    const out = sh('cat /etc/hostname /mnt/inner; touch /mnt/x 2>/dev/null || echo read-only', (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.mounts.push({ destination: '/etc/hostname', source: path.join(hidden, 'file'), options: ['bind', 'ro'] });
+      c.mounts.push({ destination: '/mnt', source: path.join(hidden, 'dir'), options: ['rbind', 'ro'] });
+    });
+    expect(out).toBe('reached\ninner\nread-only\n');
+  });
+
   it('creates a time namespace with the offsets', () => {
     const out = sh('cut -d. -f1 /proc/uptime', (c) => {
       c.linux.namespaces.push({ type: 'time' });
