@@ -59,8 +59,9 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     expect(ck.code, ck.stderr).toBe(0);
     expect(fs.existsSync(path.join(img, 'inventory.img'))).toBe(true);
     expect(fs.existsSync(path.join(img, 'descriptors.json'))).toBe(true);
-    // the checkpoint stopped the container and deleted it, as runc's does
-    expect(tsrun(['state', a]).stderr).toContain('does not exist');
+    // the checkpoint ended the container's processes; it stays, stopped, for delete (runc deletes it itself)
+    expect(statusOf(a)).toBe('stopped');
+    expect(tsrun(['delete', a]).code).toBe(0);
     expect(leftovers(h.root, a)).toEqual([]);
     const atCheckpoint = counts(file);
     await new Promise((r) => setTimeout(r, 400));
@@ -115,12 +116,13 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     expect(leftovers(h.root, b)).toEqual([]);
   }, 60_000);
 
-  it('restores into the same id after the checkpoint deleted it', async () => {
+  it('restores into the same id after delete', async () => {
     const a = h.id('same');
     const { file, b: bdir } = await startCounter(a);
     const img = path.join(h.dir, 'img-same');
     expect(tsrun(['checkpoint', '--image-path', img, a]).code).toBe(0);
-    expect(tsrun(['state', a]).code).toBe(1);
+    expect(tsrun(['restore', '-d', '--bundle', bdir, '--image-path', img, a]).stderr).toContain(`container with id ${a} already exists`);
+    expect(tsrun(['delete', a]).code).toBe(0);
     const at = counts(file).length;
     const rs = tsrun(['restore', '-d', '--bundle', bdir, '--image-path', img, a]);
     expect(rs.code, rs.stderr).toBe(0);
@@ -130,6 +132,7 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     // checkpointed and restored a second time, from the restored container
     const img2 = path.join(h.dir, 'img-same-2');
     expect(tsrun(['checkpoint', '--image-path', img2, a]).code).toBe(0);
+    expect(tsrun(['delete', a]).code).toBe(0);
     const at2 = counts(file).length;
     expect(tsrun(['restore', '-d', '--bundle', bdir, '--image-path', img2, a]).code).toBe(0);
     await waitFor(() => counts(file).length >= at2 + 3, 'the counter restored twice');
@@ -155,6 +158,7 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     const { b: bdir } = await startCounter(a);
     const img = path.join(h.dir, 'img-busy');
     expect(tsrun(['checkpoint', '--image-path', img, a]).code).toBe(0);
+    expect(tsrun(['delete', a]).code).toBe(0);
     const cfg = JSON.parse(fs.readFileSync(path.join(bdir, 'config.json'), 'utf8'));
     cfg.mounts.find((m: { destination: string }) => m.destination === '/out').source = path.join(h.dir, 'gone');
     fs.writeFileSync(path.join(bdir, 'config.json'), JSON.stringify(cfg));
