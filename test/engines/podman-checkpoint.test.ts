@@ -5,19 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Podman, REPO, TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, runCmd, waitFor } from './engines';
-import { criuAvailable } from '../helpers/criu';
+import { criuAvailable, guardCriuCache } from '../helpers/criu';
 
 const enabled = engineAvailable('podman', ['podman', 'conmon']) && criuAvailable();
 
 describe.skipIf(!enabled)('podman checkpoint and restore with tsrun', () => {
   let p: Podman;
+  let criuCache: () => void;
 
   beforeAll(() => {
+    criuCache = guardCriuCache();
     p = new Podman();
     p.env.PATH = `${path.join(REPO, 'build/criu')}:${p.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
   });
 
   afterAll(() => {
+    criuCache?.();
     if (!p) return;
     const problems = p.cleanup();
     const left = p.leftovers();

@@ -46,3 +46,14 @@ export function counts(file: string): number[] {
     .filter((l) => l !== '')
     .map(Number);
 }
+
+/**
+ * CRIU's kernel-feature cache: criu writes /run/criu.kdat.tmp on some paths (3.17 when its detection fails, 4.1 on
+ * `check --feature`) and leaves it. Returns the cleanup that removes what was not there before.
+ */
+export function guardCriuCache(): () => void {
+  const files = ['/run/criu.kdat', '/run/criu.kdat.tmp'].filter((f) => !fs.existsSync(f));
+  return () => {
+    for (const f of files) fs.rmSync(f, { force: true });
+  };
+}
