@@ -48,12 +48,12 @@ export function counts(file: string): number[] {
 }
 
 /**
- * CRIU's kernel-feature cache: criu writes /run/criu.kdat.tmp on some paths (3.17 when its detection fails, 4.1 on
- * `check --feature`) and leaves it. Returns the cleanup that removes what was not there before.
+ * CRIU's kernel-feature cache: every criu run writes /run/criu.kdat.tmp and, /run not being a tmpfs here, leaves
+ * it. The files absent when this module loaded (before criuAvailable() runs criu) are removed by the cleanup.
  */
+const cacheAbsent = ['/run/criu.kdat', '/run/criu.kdat.tmp'].filter((f) => !fs.existsSync(f));
 export function guardCriuCache(): () => void {
-  const files = ['/run/criu.kdat', '/run/criu.kdat.tmp'].filter((f) => !fs.existsSync(f));
   return () => {
-    for (const f of files) fs.rmSync(f, { force: true });
+    for (const f of cacheAbsent) fs.rmSync(f, { force: true });
   };
 }
