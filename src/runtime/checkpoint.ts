@@ -44,6 +44,12 @@ async function checkpointLocked(o: CheckpointOptions): Promise<void> {
   if (status !== 'running' && status !== 'paused') throw new TsrunError(`container ${o.id} is not running: ${status}`);
   if (rec.hostMounts) throw new TsrunError(`container ${o.id} has no mount namespace: checkpoint needs one (CRIU dumps a mount namespace)`);
   const spec = dir.readConfig();
+  if (spec.process?.terminal) {
+    // CRIU refuses its /dev/console, a pts whose master (the engine's) is outside: "tty: Unable to find a master"
+    throw new TsrunError(
+      `container ${o.id} has a terminal: checkpoint cannot save it (its pts master is outside the container, which CRIU accepts only through its RPC's orphan-pts-master, not its command line)`,
+    );
+  }
   for (const d of [o.imagePath, o.workPath]) {
     if (d) mkdirSync(d, { recursive: true, mode: 0o700 }); // a container may be checkpointed again into the same place
   }

@@ -109,4 +109,17 @@ describe.skipIf(!enabled)('podman checkpoint and restore with tsrun', () => {
     expect(p.podman(['rm', '--force', '--time', '0', 'ck2']).code).toBe(0);
     expect(tsrunState(id)).toBeUndefined();
   }, 60_000);
+
+  it('a container with a terminal is refused with the reason, and runs on', () => {
+    const r = p.run(['-dt', '--name', 'ck3'], counter);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    const ck = p.podman(['container', 'checkpoint', 'ck3']);
+    expect(ck.code).not.toBe(0);
+    expect(ck.stderr).toContain(`container ${id} has a terminal: checkpoint cannot save it`);
+    expect(p.inspect('ck3', '{{.State.Status}}')).toBe('running');
+    expect(tsrunState(id)!.status).toBe('running');
+    expect(p.podman(['rm', '--force', '--time', '0', 'ck3']).code).toBe(0);
+    expect(tsrunState(id)).toBeUndefined();
+  }, 60_000);
 });
