@@ -12,6 +12,7 @@ export default async function restore(ctx: CommandContext): Promise<number> {
     detach: Boolean(f.detach),
     pidFile: str(f['pid-file']),
     consoleSocket: str(f['console-socket']),
+    noPivot: Boolean(f['no-pivot']),
     lsmProfile: str(f['lsm-profile']),
     lsmMountContext: str(f['lsm-mount-context']),
     systemdCgroup: Boolean(ctx.globals['systemd-cgroup']),

@@ -29,6 +29,7 @@ export interface RestoreOptions extends CriuFlags {
   detach?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  noPivot?: boolean;
   lsmProfile?: string;
   lsmMountContext?: string;
   systemdCgroup?: boolean;
@@ -38,6 +39,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<void> {
   const id = checkId(o.id);
   if (!o.detach) throw new TsrunError('restore: only --detach (-d) is supported: the restored process is no child of tsrun, which could not report its exit status');
   if (o.consoleSocket) throw new TsrunError('restore: --console-socket is not supported (a new terminal needs CRIU\'s RPC); restore a --shell-job or a container without a terminal');
+  if (o.noPivot) throw new TsrunError('restore: --no-pivot is not supported: CRIU switches into the root itself, with pivot_root');
   if (o.lsmProfile || o.lsmMountContext) throw new TsrunError('restore: --lsm-profile and --lsm-mount-context: this host has no AppArmor or SELinux');
   if (o.systemdCgroup) throw new TsrunError('restore: --systemd-cgroup is not supported yet');
   if (!existsSync(path.join(o.imagePath, 'inventory.img'))) throw new TsrunError(`restore: no CRIU images in ${o.imagePath} (inventory.img is missing)`);

@@ -148,7 +148,8 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     expect(tsrun(['checkpoint', '--image-path', img2, a]).code).toBe(0);
     expect(tsrun(['delete', a]).code).toBe(0);
     const at2 = counts(file).length;
-    expect(tsrun(['restore', '-d', '--bundle', bdir, '--image-path', img2, a]).code).toBe(0);
+    // as containerd's shim restores: --detach --no-subreaper
+    expect(tsrun(['restore', '--detach', '--no-subreaper', '--bundle', bdir, '--image-path', img2, a]).code).toBe(0);
     await waitFor(() => counts(file).length >= at2 + 3, 'the counter restored twice');
     expect(contiguous(counts(file))).toBe(true);
     expect(tsrun(['delete', '--force', a]).code).toBe(0);
@@ -167,6 +168,10 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     expect(e.code).toBe(1);
     expect(e.stderr).toContain('no CRIU images in');
     expect(leftovers(h.root, none)).toEqual([]);
+    const fg = tsrun(['restore', '--bundle', bundle, '--image-path', path.join(h.dir, 'nothing'), none]);
+    expect([fg.code, fg.stderr]).toEqual([1, expect.stringContaining('restore: only --detach (-d) is supported')]);
+    const np = tsrun(['restore', '-d', '--no-pivot', '--bundle', bundle, '--image-path', path.join(h.dir, 'nothing'), none]);
+    expect([np.code, np.stderr]).toEqual([1, expect.stringContaining('--no-pivot is not supported')]);
     // a restore that CRIU fails (the bind mount's source is gone) takes back its cgroup, mount and state
     const a = h.id('busy');
     const { b: bdir } = await startCounter(a);
