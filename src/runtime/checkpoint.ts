@@ -3,7 +3,7 @@
 // its bind mounts (and cgroup v1 views) named as external mounts, the init's
 // stdio saved in descriptors.json. Unless --leave-running or --pre-dump,
 // CRIU ends the processes, and the container is left stopped for `delete`
-// (runc deletes it; engines then call `delete --force`, which tsrun answers
+// (runc deletes it; podman then calls `delete --force`, which tsrun answers
 // for a missing container with an error where runc 1.1 exits 0).
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
