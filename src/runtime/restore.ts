@@ -38,7 +38,7 @@ export interface RestoreOptions extends CriuFlags {
 export async function restoreContainer(o: RestoreOptions): Promise<void> {
   const id = checkId(o.id);
   if (!o.detach) throw new TsrunError('restore: only --detach (-d) is supported: the restored process is no child of tsrun, which could not report its exit status');
-  if (o.consoleSocket) throw new TsrunError('restore: --console-socket is not supported (a new terminal needs CRIU\'s RPC); restore a --shell-job or a container without a terminal');
+  if (o.consoleSocket) throw new TsrunError('restore: --console-socket is not supported: a new terminal needs CRIU\'s RPC (checkpoint refuses a container with a terminal for the same reason)');
   if (o.noPivot) throw new TsrunError('restore: --no-pivot is not supported: CRIU switches into the root itself, with pivot_root');
   if (o.lsmProfile || o.lsmMountContext) throw new TsrunError('restore: --lsm-profile and --lsm-mount-context: this host has no AppArmor or SELinux');
   if (o.systemdCgroup) throw new TsrunError('restore: --systemd-cgroup is not supported yet');
@@ -47,6 +47,10 @@ export async function restoreContainer(o: RestoreOptions): Promise<void> {
   for (const w of warnings) log.warn(w);
   if (!(spec.linux?.namespaces ?? []).some((n) => n.type === 'mount' && !n.path)) {
     throw new TsrunError('restore: the config has no mount namespace of its own: CRIU restores one');
+  }
+  for (const type of ['network', 'pid'] as const) {
+    const ns = (spec.linux?.namespaces ?? []).find((n) => n.type === type);
+    if (ns?.path) throw new TsrunError(`restore: a ${type} namespace joined by path (${ns.path}) is not supported yet`);
   }
   await withLock(o.root, id, () => restoreLocked(o, id, spec, bundle, rootfs));
 }
@@ -93,10 +97,6 @@ async function restoreLocked(o: RestoreOptions, id: string, spec: Spec, bundle: 
     const pidFile = path.join(dir.dir, 'restore.pid');
     const args = ['--root', criuRoot, '--restore-detached', '--pidfile', pidFile, ...sharedArgs(o), ...inheritPipes(o.imagePath)];
     args.push(...extMountArgs(spec, bundle, cgroup.paths), ...cgroupRootArgs(cgroup.paths));
-    for (const type of ['network', 'pid'] as const) {
-      const ns = (spec.linux?.namespaces ?? []).find((n) => n.type === type);
-      if (ns?.path) throw new TsrunError(`restore: a ${type} namespace joined by path (${ns.path}) is not supported yet`);
-    }
     // criu starts in the container's cgroups: with --manage-cgroups-mode ignore the processes stay there
     const join = 'for f in $TSRUN_CGROUP_PROCS; do echo 0 > "$f" || exit 125; done; exec "$@"';
     runCriu(o, 'restore', args, {
