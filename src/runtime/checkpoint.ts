@@ -2,9 +2,9 @@
 // `runc checkpoint` has it dumped: frozen through the container's freezer,
 // its bind mounts (and cgroup v1 views) named as external mounts, the init's
 // stdio saved in descriptors.json. Unless --leave-running or --pre-dump,
-// CRIU ends the processes, and the container is left stopped for `delete`
-// (runc deletes it; podman then calls `delete --force`, which tsrun answers
-// for a missing container with an error where runc 1.1 exits 0).
+// CRIU ends the processes and the container is deleted, as runc deletes it
+// (so that a restore may take the same id; engines then call `delete --force`,
+// which succeeds for a container that is gone).
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ContainerDir } from '../state/store';
@@ -12,7 +12,7 @@ import { statusOf } from '../state/status';
 import { withLock } from '../state/lock';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
-import { waitForExit } from './destroy';
+import { destroyContainer } from './destroy';
 import type { Spec } from '../spec/types';
 import {
   DESCRIPTORS_FILE,
@@ -78,8 +78,8 @@ async function checkpointLocked(o: CheckpointOptions): Promise<void> {
 
   runCriu(o, o.preDump ? 'pre-dump' : 'dump', args, { logName: o.preDump ? 'pre-dump.log' : 'dump.log', stdio: 'quiet' });
   if (o.leaveRunning || o.preDump) return;
-  // CRIU killed the processes once the images were written; the init is reaped by its parent
-  if (!waitForExit(rec.pid, rec.pidStartTime, 10_000)) log.warn(`container ${o.id}: its init ${rec.pid} is still there after the checkpoint`);
+  // CRIU killed the processes once the images were written: what is left is the container's record
+  for (const p of await destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
 }
 
 /** A namespace the container joined by path (not its own): CRIU leaves it out, and restore joins it again. */
