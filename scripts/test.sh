@@ -19,5 +19,5 @@ npx vitest run --project systemd
 [ "$(id -u)" = 0 ] && bash conformance/ci.sh
 # the cgroup tests (kernel and real containers) again on a pure cgroup v2 kernel (../shared/lab), 1.5-3 min
 bash test/cgv2/run-cgroups-v2.sh
-# the systemd lab and the driver's tests again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), ~5 min
+# the systemd lab and the driver's tests again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), 10-12 min
 bash test/systemd/run-v2.sh
