@@ -76,6 +76,8 @@ struct plan {
 	size_t nns;
 	uint64_t clone_flags;
 	char *uid_map, *gid_map, *timens_offsets;
+	bool setgroups_deny;
+	char *uidmap_helper, *gidmap_helper; /* newuidmap, newgidmap (rootless ranges) */
 	struct strv cgroup_procs;
 
 	char *rootfs;
@@ -211,6 +213,8 @@ void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
 int remount_keep_locked(const char *path, unsigned long flags);
 void prepare_idmapped_mounts(struct plan *p);
+/* idmap.c */
+void write_id_maps(struct plan *p, int procfd, pid_t pid);
 
 /* ---- umount.c ------------------------------------------------------------- */
 

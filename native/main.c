@@ -5,7 +5,7 @@
  * must be reached through host paths (the cgroups, the console and seccomp
  * sockets, /proc) while it still can, joins the namespaces, makes a time
  * namespace, clones the container process into the new ones and its cgroups
- * (cgjoin.c), writes its id maps, reports MSG_PID and releases it. Then it
+ * (cgjoin.c), writes its id maps (idmap.c), reports MSG_PID and releases it. Then it
  * exits, or with P_WAIT waits and reports MSG_EXIT.
  */
 #include <errno.h>
@@ -209,17 +209,7 @@ static void stage0(struct plan *p)
 	cgroups_join_pid(&cg, pid);
 	if (!joins_user)
 		apply_rlimits(p, pid);
-	char path[64];
-	if (p->uid_map) {
-		snprintf(path, sizeof path, "%d/uid_map", (int)pid);
-		if (write_file_at(procfd, path, p->uid_map, strlen(p->uid_map)) < 0)
-			die(errno, "write uid map to \"/proc/%s\"", path);
-	}
-	if (p->gid_map) {
-		snprintf(path, sizeof path, "%d/gid_map", (int)pid);
-		if (write_file_at(procfd, path, p->gid_map, strlen(p->gid_map)) < 0)
-			die(errno, "write gid map to \"/proc/%s\"", path);
-	}
+	write_id_maps(p, procfd, pid); /* idmap.c */
 	if (send_u64(g_syncfd, MSG_PID, (uint64_t)pid) < 0)
 		die(errno, "send MSG_PID");
 	int32_t hostpid = pid;
