@@ -100,14 +100,7 @@ export class RootlessManager implements CgroupManager {
   }
 
   create(): void {
-    if (!this.inner) return;
-    try {
-      this.inner.create();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code && err.path) throw new TsrunError(`create the cgroup ${err.path} as a rootless user: ${err.code === 'EACCES' ? 'permission denied' : err.message}`);
-      throw e;
-    }
+    this.inner?.create();
   }
 
   addProcess(pid: number): void {
