@@ -41,6 +41,18 @@ export default defineConfig({
           hookTimeout: 150_000,
         },
       },
+      {
+        // a real user who is not root, made by the tests (test/rootless/user.ts), tsrun beside runc (root to set up)
+        test: {
+          name: 'rootless',
+          include: ['test/rootless/**/*.test.ts'],
+          setupFiles: ['test/setup-lazy.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });
