@@ -26,11 +26,13 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  const left: string[] = [];
   for (const x of [u, other]) {
     if (!x) continue;
     for (const r of RUNTIMES) deleteAll(x, r);
-    expect(x.cleanup()).toEqual([]);
+    left.push(...x.cleanup()); // both, before any expect fails
   }
+  expect(left).toEqual([]);
 });
 
 describe.skipIf(!ok).each(RUNTIMES)('rootless security, $name', (r: Runtime) => {
@@ -122,7 +124,11 @@ describe.skipIf(!ok).each(RUNTIMES)('rootless security, $name', (r: Runtime) => 
 
 describe.skipIf(!ok)('rootless security, tsrun only', () => {
   afterEach(() => {
-    for (const x of [u, other]) deleteAll(x, RUNTIMES[0], path.join(u.base, 'shared'));
+    const shared = path.join(u.base, 'shared');
+    for (const x of [u, other]) {
+      deleteAll(x, RUNTIMES[0], shared);
+      expect(leftovers(x, RUNTIMES[0], shared)).toEqual([]);
+    }
   });
 
   it("refuses a state directory another user made readable under a shared --root (its pids, hooks)", () => {

@@ -87,6 +87,13 @@ function sweepStaleUsers(): void {
     killAllOf(Number(m[3]));
     spawnSync('userdel', [m[1]]);
   }
+  // and their temp dirs: a home whose owner no longer exists
+  const uids = new Set(fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[2]));
+  for (const e of fs.readdirSync(os.tmpdir())) {
+    if (!e.startsWith('tsrun-rootless-')) continue;
+    const home = fs.statSync(path.join(os.tmpdir(), e, 'home'), { throwIfNoEntry: false });
+    if (home && !uids.has(String(home.uid))) fs.rmSync(path.join(os.tmpdir(), e), { recursive: true, force: true });
+  }
 }
 
 let counter = 0;
