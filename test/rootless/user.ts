@@ -151,14 +151,25 @@ export class TestUser {
    * Runs argv as the user. Output goes to files, not pipes: a created container inherits the runtime's stdio,
    * and a pipe would stay open as long as it lives.
    */
-  run(argv: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeout?: number } = {}): RunResult {
+  run(
+    argv: string[],
+    opts: {
+      env?: Record<string, string | undefined>;
+      input?: string;
+      cwd?: string;
+      timeout?: number;
+      /** Starts the command another way (root first, then the user: delegation.ts); default setpriv to the user. */
+      via?: (argv: string[]) => string[];
+    } = {},
+  ): RunResult {
     const n = ++this.n;
     const outFile = path.join(this.base, `out-${n}`);
     const errFile = path.join(this.base, `err-${n}`);
     const out = fs.openSync(outFile, 'w+');
     const err = fs.openSync(errFile, 'w+');
     try {
-      const r = spawnSync('setpriv', [`--reuid=${this.uid}`, `--regid=${this.gid}`, '--clear-groups', '--', ...argv], {
+      const full = opts.via ? opts.via(argv) : ['setpriv', `--reuid=${this.uid}`, `--regid=${this.gid}`, '--clear-groups', '--', ...argv];
+      const r = spawnSync(full[0], full.slice(1), {
         env: this.env(opts.env),
         cwd: opts.cwd ?? this.home,
         input: opts.input,
