@@ -83,6 +83,14 @@ const CASES: Case[] = [
     runc: /rootless container requires user namespaces/,
   },
   {
+    name: 'additional groups with the own gid alone mapped (setgroups denied)',
+    edit: (c) => {
+      c.process.user = { uid: 0, gid: 0, additionalGids: [5] };
+    },
+    tsrun: () => /\$\.process\.user\.additionalGids: a rootless container whose gid map is the user's own gid alone cannot set groups/,
+    runc: /cannot set any additional groups in a rootless container/,
+  },
+  {
     name: 'a --root the user cannot write',
     flags: (u) => ['--root', path.join(u.base, 'not-the-users', 'state')],
     tsrun: (u) => new RegExp(`--root ${path.join(u.base, 'not-the-users', 'state')}: not writable by uid ${u.uid} \\(.*permission denied\\)`),

@@ -75,6 +75,12 @@ describe.skipIf(!ok).each(RUNTIMES)('rootless in a delegated cgroup, $name', (r:
     expect(fs.readFileSync(path.join(MEM, deleg.name, id, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(96 << 20));
     const e = run(['exec', id, 'sh', '-c', 'cat /proc/self/cgroup | grep memory']);
     expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(new RegExp(`memory:/${deleg.name}/${id}$`, 'm'));
+    const ev = run(['events', '--stats', id]);
+    expect(ev.code, ev.stderr).toBe(0);
+    const stats = JSON.parse(ev.stdout).data;
+    expect(stats.memory.usage.limit).toBe(96 << 20);
+    expect(stats.pids.current).toBeGreaterThan(0);
 
     expect(run(['kill', id, 'KILL']).code).toBe(0);
     await until('stopped', () => state(id)?.status === 'stopped');
