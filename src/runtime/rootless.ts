@@ -8,16 +8,19 @@ import { TsrunError, sysError } from '../errors';
 
 export const ROOT_DEFAULT = '/run/tsrun';
 
-/** Whether this process is in a user namespace other than the initial one (uid_map not the identity). */
+let userNs: boolean | undefined;
+
+/** Whether this process is in a user namespace other than the initial one (uid_map not the identity); read once. */
 export function inUserNamespace(): boolean {
+  if (userNs !== undefined) return userNs;
   let text: string;
   try {
     text = readFileSync('/proc/self/uid_map', 'utf8');
   } catch {
-    return false; // a kernel without user namespaces
+    return (userNs = false); // a kernel without user namespaces
   }
   const f = text.trim().split(/\s+/);
-  return !(f.length === 3 && f[0] === '0' && f[1] === '0' && f[2] === '4294967295');
+  return (userNs = !(f.length === 3 && f[0] === '0' && f[1] === '0' && f[2] === '4294967295'));
 }
 
 const euid = () => process.geteuid?.() ?? 0;

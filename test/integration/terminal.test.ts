@@ -131,8 +131,9 @@ describe.skipIf(!enabled)('terminals', () => {
       // the container process, once it runs the configured program (never 0: that would signal our own group)
       let container = 0;
       for (let i = 0; i < 200 && !container; i++) {
-        const pid = JSON.parse(fs.readFileSync(path.join(h.root, id, 'state.json'), 'utf8')).pid as number;
         try {
+          // stage 0 is found as soon as it is spawned, which is before create writes the state
+          const pid = JSON.parse(fs.readFileSync(path.join(h.root, id, 'state.json'), 'utf8')).pid as number;
           const cmd = pid > 1 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
           if (cmd && !cmd.startsWith('tsrun-init')) container = pid;
         } catch {
