@@ -49,8 +49,9 @@ export default defineConfig({
           setupFiles: ['test/setup-lazy.ts'],
           environment: 'node',
           fileParallelism: false,
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // the same files run under User-Mode Linux (test/rootless/run-v2.sh), where each call is ~1.5 s
+          testTimeout: process.env.CGV2_VM ? 300_000 : 60_000,
+          hookTimeout: process.env.CGV2_VM ? 600_000 : 60_000,
         },
       },
     ],

@@ -62,20 +62,14 @@ export function splitRootlessPaths(
   return { kept, left };
 }
 
-/** The config fields a left-out hierarchy would carry ("unified" on hybrid and v2: every field there). */
+const V1_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids', 'blkio', 'net_cls', 'net_prio', 'rdma'];
+
+/** The config fields a left-out hierarchy would carry; "unified" on v2 is the one cgroup, so every field. */
 function fieldsOf(key: string, r: Resources, v2: boolean): string[] {
-  if (key === 'unified') {
-    if (v2) {
-      return Object.entries(r)
-        .filter(([k, v]) => k !== 'devices' && v !== undefined && !(Array.isArray(v) && v.length === 0))
-        .map(([k]) => field(k));
-    }
-    const out: string[] = [];
-    if (r.hugepageLimits?.length) out.push(field('hugepageLimits'));
-    if (r.unified && Object.keys(r.unified).length) out.push(field('unified'));
-    return out;
-  }
-  if (key === 'hugetlb') return r.hugepageLimits?.length ? [field('hugepageLimits')] : [];
+  const hugetlb = r.hugepageLimits?.length ? [field('hugepageLimits')] : [];
+  const unified = r.unified && Object.keys(r.unified).length ? [field('unified')] : [];
+  if (key === 'unified') return v2 ? [...V1_CONTROLLERS.flatMap((c) => fieldsFor(c, r)), ...hugetlb, ...unified] : [...hugetlb, ...unified];
+  if (key === 'hugetlb') return hugetlb;
   return fieldsFor(key, r);
 }
 
@@ -111,7 +105,8 @@ export class RootlessManager implements CgroupManager {
     const key = Object.keys(this.left).find((k) => k !== 'devices' && !k.startsWith('name=') && fieldsOf(k, r, this.version === 'v2').length > 0);
     if (key) {
       const f = fieldsOf(key, r, this.version === 'v2')[0];
-      throw cannotApply(f, `a rootless container could not create or join its ${key} cgroup (${this.left[key]}: permission denied); give it a cgroup it may write, or no such limit`);
+      const which = key === 'unified' ? (this.version === 'v2' ? 'cgroup' : 'cgroup2 cgroup') : `${key} cgroup`;
+      throw cannotApply(f, `a rootless container could not create or join its ${which} (${this.left[key]}: permission denied); give it a cgroup it may write, or no such limit`);
     }
     const { devices: _devices, ...rest } = r;
     return rest;

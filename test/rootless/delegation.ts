@@ -18,17 +18,24 @@ export function hierarchyRoots(): string[] {
     .map((f) => f[1]);
 }
 
+/** A pure cgroup v2 host (the cgroup2 mount at /sys/fs/cgroup), as in ../shared/lab/cgv2-run. */
+export const PURE_V2 = hierarchyRoots().length === 1 && fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+const V1 = '/sys/fs/cgroup';
+
 export class Delegation {
   readonly name: string;
   readonly dirs: string[];
+  /** Where the user's commands start: the delegated dirs on v1; on v2 a leaf below (no processes in an inner node). */
+  private readonly joins: string[];
 
   constructor(readonly user: TestUser) {
     this.name = `tsrun-rootless-deleg-${process.pid}`;
     this.dirs = [...new Set(hierarchyRoots())].map((r) => path.join(r, this.name));
-    for (const d of this.dirs) {
-      fs.mkdirSync(d);
+    this.joins = PURE_V2 ? this.dirs.map((d) => path.join(d, 'login')) : this.dirs;
+    for (const d of [...this.dirs, ...this.joins]) {
+      if (!fs.existsSync(d)) fs.mkdirSync(d);
       fs.chownSync(d, user.uid, user.gid);
-      for (const f of ['cgroup.procs', 'tasks', 'cgroup.subtree_control']) {
+      for (const f of ['cgroup.procs', 'tasks', 'cgroup.subtree_control', 'cgroup.threads']) {
         if (fs.existsSync(path.join(d, f))) fs.chownSync(path.join(d, f), user.uid, user.gid);
       }
     }
@@ -41,9 +48,9 @@ export class Delegation {
     }
   }
 
-  /** argv for TestUser.runAs: a root shell that joins the delegated cgroups, then becomes the user. */
+  /** argv for TestUser.run's `via`: a root shell that joins the delegated cgroups, then becomes the user. */
   wrap(argv: string[]): string[] {
-    const joins = this.dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(' && ');
+    const joins = this.joins.map((d) => `echo $$ > ${d}/cgroup.procs`).join(' && ');
     return ['sh', '-c', `${joins} && exec "$@"`, 'join', 'setpriv', `--reuid=${this.user.uid}`, `--regid=${this.user.gid}`, '--clear-groups', '--', ...argv];
   }
 
@@ -52,11 +59,29 @@ export class Delegation {
     return this.dirs.map((d) => path.join(d, id)).filter((d) => fs.existsSync(d));
   }
 
+  /** A container's cgroup file: v1 by controller hierarchy, v2 the one directory. */
+  file(id: string, v1Ctrl: string, v1File: string, v2File: string): string {
+    return PURE_V2 ? path.join(V1, this.name, id, v2File) : path.join(V1, v1Ctrl, this.name, id, v1File);
+  }
+
+  memoryLimit(id: string): string {
+    return fs.readFileSync(this.file(id, 'memory', 'memory.limit_in_bytes', 'memory.max'), 'utf8').trim();
+  }
+
+  pidsMax(id: string): string {
+    return fs.readFileSync(this.file(id, 'pids', 'pids.max', 'pids.max'), 'utf8').trim();
+  }
+
+  frozen(id: string): boolean {
+    const v = fs.readFileSync(this.file(id, 'freezer', 'freezer.state', 'cgroup.freeze'), 'utf8').trim();
+    return v === 'FROZEN' || v === '1';
+  }
+
   remove(): string[] {
     const left: string[] = [];
     for (const d of this.dirs) {
       if (!fs.existsSync(d)) continue;
-      // the containers' leaves first (a created container's is left by a failed test)
+      // the containers' leaves first (a created container's is left by a failed test), and v2's login leaf
       const r = spawnSync('find', [d, '-depth', '-mindepth', '1', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { encoding: 'utf8' });
       try {
         fs.rmdirSync(d);

@@ -35,8 +35,11 @@ export function rootlessAvailable(): boolean {
   );
 }
 
+// User-Mode Linux (run-v2.sh) runs every syscall through ptrace: the busybox rootfs alone takes a minute there
+const SLOW = process.env.CGV2_VM ? 6 : 1;
+
 function sh(cmd: string, args: string[]): RunResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 * SLOW });
   return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -174,7 +177,7 @@ export class TestUser {
         cwd: opts.cwd ?? this.home,
         input: opts.input,
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', out, err],
-        timeout: opts.timeout ?? 60_000,
+        timeout: (opts.timeout ?? 60_000) * SLOW,
       });
       if (r.error) throw r.error;
       return { code: r.status ?? 128 + 9, stdout: fs.readFileSync(outFile, 'utf8'), stderr: fs.readFileSync(errFile, 'utf8') };

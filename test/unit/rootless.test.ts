@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cgroupManager } from '../../src/cgroups/manager';
 import { rootlessIdMapWay, subRanges, type RootlessIdHost } from '../../src/runtime/rootless-idmap';
 import type { Spec } from '../../src/spec/types';
-import { fakeHybridHost } from './cgroups-fakehost';
+import { fakeHybridHost, fakeV2Host } from './cgroups-fakehost';
 
 const C = '/sys/fs/cgroup';
 
@@ -24,6 +24,16 @@ describe('rootless cgroups', () => {
     );
     expect(() => cg.apply({ pids: { limit: 10 } })).toThrow(/pids\.limit: cannot apply/);
     expect(() => cg.freeze()).toThrow(/cannot be frozen/);
+  });
+
+  it('on pure v2 the one cgroup carries every field, and the error names the field', () => {
+    const cg = cgroupManager({ id: 'c1', fs: fakeV2Host(), rootless: true, writable: () => false });
+    expect(cg.paths).toEqual({});
+    cg.apply({ devices: [{ allow: false, access: 'rwm' }] });
+    expect(() => cg.apply({ memory: { limit: 1 << 26 } })).toThrow(
+      /^\$\.linux\.resources\.memory\.limit: cannot apply: a rootless container could not create or join its cgroup \(/,
+    );
+    expect(() => cg.apply({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(/hugepageLimits: cannot apply/);
   });
 
   it('keeps the hierarchies the user may write (a delegated one) and applies limits there', () => {
