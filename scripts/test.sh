@@ -24,5 +24,5 @@ npx vitest run --project rootless
 bash test/cgv2/run-cgroups-v2.sh
 # the systemd lab and the driver's tests again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), ~5 min
 bash test/systemd/run-v2.sh
-# the rootless checks whose cgroups differ, again on the pure cgroup v2 kernel (a v2 subtree delegated to the user), ~4 min
+# the rootless checks whose cgroups differ, again on the pure cgroup v2 kernel (a v2 subtree delegated to the user), ~2.5 min
 bash test/rootless/run-v2.sh
