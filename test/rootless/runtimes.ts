@@ -1,5 +1,6 @@
 // tsrun and runc side by side for the rootless tests: each run by the same user on the same bundles, with its
 // default state root under the user's XDG_RUNTIME_DIR. Bundles start from `tsrun spec --rootless` as the user.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TSRUN, type Config } from '../helpers/harness';
@@ -59,6 +60,10 @@ export function stateEntries(u: TestUser, r: Runtime, root = path.join(u.xdg, r.
 /** What a failed or finished test must not leave: processes of the user, containers in the state root. */
 export function leftovers(u: TestUser, r: Runtime, root?: string): string[] {
   const left = stateEntries(u, r, root).map((e) => `${r.name} state: ${e}`);
+  // a process on its way out is not left behind: a runtime may return while its helper (tsrun's stage 0 after it
+  // reported the exit status, a killed init) is still exiting; give such ones 2 s
+  const end = Date.now() + 2000;
+  while (u.pids().length && Date.now() < end) spawnSync('sleep', ['0.05']);
   const pids = u.pids();
   if (pids.length) left.push(`processes of ${u.name}: ${pids.join(' ')}`);
   return left;
