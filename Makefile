@@ -10,10 +10,12 @@ APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace
 ENGINE_PACKAGES := containerd podman conmon docker.io buildah
 BENCH_PACKAGES := hyperfine runc crun time
 SYSTEMD_LAB_PACKAGES := systemd dbus runc busybox-static
+# checkpoint/restore: Debian 12's criu, and Debian 13's criu 4.1 unpacked into build/criu (scripts/criu-private.sh)
+CRIU_PACKAGES := criu
 # the rootless tests: newuidmap/newgidmap, slirp4netns for podman's rootless network, runc as the reference
 ROOTLESS_PACKAGES := uidmap slirp4netns runc util-linux
 
-.PHONY: all deps apt engines-deps npm build native ts demo test test-unit test-integration test-engines test-systemd systemd-lab-deps rootless-deps test-rootless typecheck bench clean
+.PHONY: all deps apt criu-deps engines-deps npm build native ts demo test test-unit test-integration test-engines test-systemd systemd-lab-deps rootless-deps test-rootless typecheck bench clean
 
 all: build
 
@@ -39,6 +41,11 @@ apt:
 # containerd 1.6 and podman 4.3 (with conmon) for the engine tests (test/engines)
 engines-deps:
 	$(call apt_install,$(ENGINE_PACKAGES),--no-install-recommends)
+
+# Debian 12's criu 3.17 cannot start on Linux 6.13+: the tests use Debian 13's 4.1 from build/criu
+criu-deps:
+	$(call apt_install,$(CRIU_PACKAGES),--no-install-recommends)
+	@bash scripts/criu-private.sh build/criu
 
 npm: node_modules/.package-lock.json
 
@@ -89,17 +96,17 @@ typecheck: npm
 demo: deps build
 	@bash scripts/demo.sh
 
-test: deps build typecheck
+test: deps criu-deps build typecheck
 	@bash scripts/test.sh
 
 # no apt and no root: gcc, make and Node are enough
 test-unit: npm build
 	npx vitest run --project unit
 
-test-integration: deps build
+test-integration: deps criu-deps build
 	npx vitest run --project integration
 
-test-engines: deps engines-deps build
+test-engines: deps engines-deps criu-deps build
 	npx vitest run --project engines
 
 # a real systemd booted in its own namespaces (test/systemd/lab.sh), runc --systemd-cgroup as the reference (root)

@@ -66,4 +66,27 @@ if (fs.existsSync(memFile)) {
     lines.push(`| ${rt} | ${mb('state_peak_kb')} | ${mb('create_peak_kb')} | ${mb('created_init_kb')} |`);
   }
 }
+const parFile = path.join(dir, 'parallel.json');
+if (fs.existsSync(parFile)) {
+  const par = JSON.parse(fs.readFileSync(parFile, 'utf8'));
+  const by = (rt, w) => par.load.find((r) => r.runtime === rt && r.workers === w);
+  lines.push('');
+  lines.push('| parallel create + start + delete --force | workers | containers | tsrun | runc | crun | tsrun / runc | tsrun / crun |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const w of [...new Set(par.load.map((r) => r.workers))]) {
+    const [t, r, c] = ['tsrun', 'runc', 'crun'].map((rt) => by(rt, w));
+    const n = t?.containers ?? r?.containers;
+    const cell = (x, f) => (x ? f(x) : '-');
+    lines.push(`| throughput (containers/s) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${t && r ? (t.perSecond / r.perSecond).toFixed(2) : '-'} | ${t && c ? (t.perSecond / c.perSecond).toFixed(2) : '-'} |`);
+    lines.push(`| create, p99 (ms) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${t && r ? (t.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${t && c ? (t.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
+  }
+  const m = Object.fromEntries(par.many.map((x) => [x.runtime, x]));
+  for (const k of ['listMs', 'stateMs']) {
+    const row = ['tsrun', 'runc', 'crun'].map((rt) => (m[rt] ? m[rt][k].toFixed(1) : '-'));
+    const ratio = (o) => (m.tsrun && m[o] ? (m.tsrun[k] / m[o][k]).toFixed(2) : '-');
+    lines.push(`| \`${k === 'listMs' ? 'list' : 'state'}\` with ${par.many[0]?.present} running (ms) | 1 | - | ${row.join(' | ')} | ${ratio('runc')} | ${ratio('crun')} |`);
+  }
+  const bad = [...par.load, ...par.many].filter((x) => x.errorCount || x.leftCount);
+  lines.push(bad.length ? `Errors or leftovers: ${bad.map((x) => `${x.runtime} ${x.errorCount} failed, ${x.leftCount} left`).join('; ')}` : 'No command failed and nothing was left behind.');
+}
 console.log(lines.join('\n'));

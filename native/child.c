@@ -148,8 +148,11 @@ static void create_container(struct plan *p, int consock, int lsock)
 		die(0, "a hostname or domainname needs a UTS namespace");
 	/* sysctls before the read-only paths: /proc/sys goes read-only */
 	set_hostname_sysctl(p);
-	if (rootfd >= 0)
+	if (rootfd >= 0) {
 		readonly_and_masked_paths(p);
+		if (has_ns(p, CLONE_NEWNS))
+			reopen_dev_null();
+	}
 
 	char *path = p->args.n ? setup_process(p, lsock, state) : NULL;
 	if (send_msg(g_syncfd, MSG_READY, NULL, 0) < 0)

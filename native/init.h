@@ -211,6 +211,7 @@ __attribute__((noreturn)) void child_main(struct plan *p, struct cg_joins *cg, i
 int setup_rootfs(struct plan *p);                  /* returns the rootfs fd */
 void switch_root(struct plan *p, int rootfd);
 void readonly_and_masked_paths(struct plan *p);
+void reopen_dev_null(void);
 int remount_keep_locked(const char *path, unsigned long flags);
 void prepare_idmapped_mounts(struct plan *p);
 /* idmap.c */

@@ -395,3 +395,24 @@ void readonly_and_masked_paths(struct plan *p)
 	if (p->root_readonly && remount_ro("/") < 0)
 		die(errno, "remount \"/\" read-only");
 }
+
+/* stdio on the runtime's /dev/null is reopened on the container's, as runc
+ * does: a file of the host's mount table is a handle on the host, and CRIU
+ * cannot checkpoint a container holding one ("Can't lookup mount"). The
+ * container's must be the null device too; without one nothing changes. */
+void reopen_dev_null(void)
+{
+	struct stat null_st, st;
+	int fd = open("/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &null_st) == 0 && S_ISCHR(null_st.st_mode) && major(null_st.st_rdev) == 1 &&
+	    minor(null_st.st_rdev) == 3) {
+		for (int i = 0; i <= 2; i++) {
+			if (fstat(i, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev &&
+			    (st.st_dev != null_st.st_dev || st.st_ino != null_st.st_ino) && dup3(fd, i, 0) < 0)
+				die(errno, "reopen fd %d on the container's /dev/null", i);
+		}
+	}
+	close(fd);
+}

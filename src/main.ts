@@ -33,6 +33,8 @@ const handlers: Record<string, () => Promise<{ default: Handler }>> = {
   spec: () => import('./cli/spec'),
   features: () => import('./cli/features'),
   check: () => import('./cli/check'),
+  checkpoint: () => import('./cli/checkpoint'),
+  restore: () => import('./cli/restore'),
 };
 
 function versionText(): string {

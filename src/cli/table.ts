@@ -34,7 +34,7 @@ export const globalFlags: Record<string, FlagDef> = {
   debug: { type: 'boolean', describe: 'log debug output' },
   'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver: the container gets a transient scope unit (create and run; later commands find it in the state)' },
   rootless: { type: 'string', describe: 'rootless mode: true, false or auto (auto: true when not root, or root in a user namespace)', choices: ['true', 'false', 'auto'] },
-  criu: { type: 'string', describe: 'path to criu (accepted for runc compatibility; checkpoint is not supported)', ignored: true },
+  criu: { type: 'string', describe: 'the criu binary that checkpoint and restore run', default: 'criu' },
 };
 
 const bundle: FlagDef = { type: 'string', alias: ['b'], describe: 'path to the bundle directory', default: '.' };
@@ -45,6 +45,15 @@ const noNewKeyring: FlagDef = { type: 'boolean', describe: 'do not create a new 
 const preserveFds: FlagDef = { type: 'number', describe: 'pass N more file descriptors (3 .. 3+N-1) to the container', default: 0 };
 const detach: FlagDef = { type: 'boolean', alias: ['d'], describe: 'detach from the container process' };
 const id = { name: 'container-id', required: true, describe: 'the container id' };
+// checkpoint and restore (runc's flags; CRIU's options of the same names)
+const imagePath: FlagDef = { type: 'string', describe: 'the directory of the CRIU images (default: ./checkpoint)' };
+const workPath: FlagDef = { type: 'string', describe: 'the directory of the CRIU log and work files (default: the image path)' };
+const tcpEstablished: FlagDef = { type: 'boolean', describe: 'allow open TCP connections' };
+const extUnixSk: FlagDef = { type: 'boolean', describe: 'allow external unix sockets' };
+const shellJob: FlagDef = { type: 'boolean', describe: 'allow a shell job (a process on the caller\'s terminal)' };
+const fileLocks: FlagDef = { type: 'boolean', describe: 'handle file locks' };
+const cgroupsMode: FlagDef = { type: 'string', describe: 'how CRIU handles cgroups: soft, full, strict or ignore (default: soft)', choices: ['soft', 'full', 'strict', 'ignore'] };
+const emptyNs: FlagDef = { type: 'array', describe: 'create this namespace (network), but do not restore its contents' };
 
 export const commands: CommandDef[] = [
   {
@@ -180,6 +189,50 @@ export const commands: CommandDef[] = [
     flags: {
       stats: { type: 'boolean', describe: 'print the resource statistics once and exit' },
       interval: { type: 'string', describe: 'how often to collect statistics (e.g. 5s, 500ms)', default: '5s' },
+    },
+  },
+  {
+    name: 'checkpoint',
+    describe: 'save a running container with CRIU (it stops, unless --leave-running)',
+    positionals: [id],
+    flags: {
+      'image-path': imagePath,
+      'work-path': workPath,
+      'parent-path': { type: 'string', describe: 'the images of a previous pre-dump, relative to the image path' },
+      'leave-running': { type: 'boolean', describe: 'leave the container running after the checkpoint' },
+      'tcp-established': tcpEstablished,
+      'ext-unix-sk': extUnixSk,
+      'shell-job': shellJob,
+      'file-locks': fileLocks,
+      'pre-dump': { type: 'boolean', describe: 'save the memory only, and leave the container running' },
+      'manage-cgroups-mode': cgroupsMode,
+      'empty-ns': emptyNs,
+      'auto-dedup': { type: 'boolean', describe: 'deduplicate the memory images against the parent' },
+    },
+  },
+  {
+    name: 'restore',
+    describe: 'start a container from the CRIU images of a checkpoint',
+    positionals: [id],
+    flags: {
+      bundle,
+      'image-path': imagePath,
+      'work-path': workPath,
+      detach,
+      'pid-file': pidFile,
+      'console-socket': consoleSocket,
+      'tcp-established': tcpEstablished,
+      'ext-unix-sk': extUnixSk,
+      'shell-job': shellJob,
+      'file-locks': fileLocks,
+      'manage-cgroups-mode': cgroupsMode,
+      'empty-ns': emptyNs,
+      'auto-dedup': { type: 'boolean', describe: 'deduplicate the memory images while restoring' },
+      // containerd's shim passes it on every restore; it names runc's subreaper for a foreground restore
+      'no-subreaper': { type: 'boolean', describe: 'accepted for containerd: restore runs detached and uses no subreaper', ignored: true },
+      'no-pivot': { type: 'boolean', describe: 'refused: CRIU switches the root itself, with pivot_root' },
+      'lsm-profile': { type: 'string', describe: 'an LSM profile TYPE:NAME for the restored process (refused: no LSM here)' },
+      'lsm-mount-context': { type: 'string', describe: 'an LSM mount context (refused: no LSM here)' },
     },
   },
   {

@@ -17,9 +17,10 @@ async function deleteLocked(root: string, id: string, force: boolean): Promise<v
   const dir = new ContainerDir(root, id);
   const rec = dir.read();
   if (!rec) {
-    // a directory without state.json is a create that died before writing it
-    if (force && dir.exists()) {
-      dir.remove();
+    // --force, as runc's: no container is success (containerd's shim cleanup deletes once more after its
+    // Delete); a directory without state.json is a create that died before writing it
+    if (force) {
+      if (dir.exists()) dir.remove();
       return;
     }
     throw new TsrunError(`container ${id} does not exist`);

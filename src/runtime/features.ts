@@ -33,7 +33,7 @@ export function features(): Record<string, unknown> {
     annotations: {
       'io.github.tsrun.version': VERSION,
       'io.github.tsrun.commit': COMMIT,
-      'org.opencontainers.runc.checkpoint.enabled': 'false',
+      'org.opencontainers.runc.checkpoint.enabled': 'true',
     },
   };
 }

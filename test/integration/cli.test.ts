@@ -140,9 +140,15 @@ describe.skipIf(!enabled)('cli', () => {
     const rlBad = run('rootless', ['--root', other, '--rootless', 'maybe', 'state', 'x']);
     expect(rlBad.status).toBe(1);
     expect(rlBad.stderr).toMatch(/rootless.*"maybe".*Choices: "true", "false", "auto"/s);
-    // accepted for runc's command line: tsrun has no checkpoint to give the path to
-    const criu = run('criu', ['--root', other, '--criu', '/usr/sbin/criu', 'list', '-q']);
-    expect([criu.status, criu.stderr]).toEqual([0, '']);
+    // --criu names the criu that checkpoint and restore run (test/integration/checkpoint.test.ts runs them)
+    const criu = run('criu', ['--root', other, '--criu', path.join(h.dir, 'no-criu'), 'restore', '-d', '--image-path', h.dir, 'x']);
+    expect([criu.status, criu.stderr]).toEqual([1, `tsrun: restore: no CRIU images in ${h.dir} (inventory.img is missing)\n`]);
+    const noCriu = h.id('nocriu');
+    expect(run('root', ['--root', other, 'run', '-d', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '100'])), noCriu], 'ignore').status).toBe(0);
+    const ck = run('criu', ['--root', other, '--criu', path.join(h.dir, 'no-criu'), 'checkpoint', '--image-path', path.join(h.dir, 'img'), noCriu]);
+    expect([ck.status, ck.stderr]).toEqual([1, `tsrun: criu not found at "${path.join(h.dir, 'no-criu')}": install criu, or name it with --criu PATH\n`]);
+    expect(run('root', ['--root', other, 'delete', '--force', noCriu]).status).toBe(0);
+    expect(leftovers(other, noCriu)).toEqual([]);
     expect([...seen].sort()).toEqual(Object.keys(globalFlags).sort());
   });
 });

@@ -27,6 +27,8 @@ function argsFor(cmd: string, id: string, bundle: string): string[] {
       return [cmd, '--pids-limit', '10', id];
     case 'events':
       return [cmd, '--stats', id];
+    case 'restore':
+      return [cmd, '-d', '--bundle', bundle, id];
     default:
       return [cmd, id];
   }
@@ -75,7 +77,7 @@ describe.skipIf(!enabled)('container ids', () => {
 
   it('covers every command that takes an id', () => {
     expect(byId.map((c) => c.name).sort()).toEqual(
-      ['create', 'delete', 'events', 'exec', 'kill', 'pause', 'ps', 'resume', 'run', 'start', 'state', 'update'].sort(),
+      ['checkpoint', 'create', 'delete', 'events', 'exec', 'kill', 'pause', 'ps', 'restore', 'resume', 'run', 'start', 'state', 'update'].sort(),
     );
   });
 

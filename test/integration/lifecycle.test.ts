@@ -164,11 +164,15 @@ describe.skipIf(!enabled)('lifecycle', () => {
 
   it('every command on a container that does not exist fails with exit 1', () => {
     const ghost = 'tsrun-it-no-such-container';
-    for (const args of [['start', ghost], ['state', ghost], ['kill', ghost], ['kill', ghost, '9'], ['delete', ghost], ['delete', '--force', ghost]]) {
+    for (const args of [['start', ghost], ['state', ghost], ['kill', ghost], ['kill', ghost, '9'], ['delete', ghost]]) {
       const r = h.tsrun(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toContain('does not exist');
     }
+    // runc's delete --force: nothing to delete is success, and nothing is made (containerd's shim relies on it)
+    const forced = h.tsrun(['delete', '--force', ghost]);
+    expect([forced.code, forced.stderr]).toEqual([0, '']);
     expect(fs.existsSync(path.join(h.root, ghost))).toBe(false);
+    expect(fs.readdirSync(h.root).filter((e) => e.includes(ghost))).toEqual([]);
   });
 });

@@ -132,7 +132,7 @@ describe.skipIf(!enabled)('terminals', () => {
       let container = 0;
       for (let i = 0; i < 200 && !container; i++) {
         try {
-          // stage 0 is found as soon as it is spawned, which is before create writes the state
+          // stage 0 is spawned before create writes the state: it may not be there yet
           const pid = JSON.parse(fs.readFileSync(path.join(h.root, id, 'state.json'), 'utf8')).pid as number;
           const cmd = pid > 1 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
           if (cmd && !cmd.startsWith('tsrun-init')) container = pid;

@@ -116,6 +116,64 @@ describe.skipIf(!ok)('the systemd cgroup driver, against a real systemd', () => 
     expect(seen.tsrun).toEqual(seen.runc);
   });
 
+  // Device rules: systemd enforces its DevicePolicy/DeviceAllow (on v2 its own BPF program) and the runtime its
+  // rules in the same cgroup (v1 devices.* files, v2 a second BPF program): both must let through the same.
+  // /dev/null is in the runtimes' default allowed set; /dev/full (1:7) is not, so only the config's rule (read)
+  // lets it through (an allowed write would say "No space left"); /dev/loop-control has no rule at all
+  const DEVICE_PROBE = [
+    'echo x >/dev/null && echo null-write-ok',
+    'head -c1 /dev/full >/dev/null && echo full-read-ok',
+    '(echo x >/dev/full) 2>&1',
+    '(: </dev/loop-control) 2>&1',
+    'true',
+  ].join('; ');
+  const deviceRuns: Record<string, { out: string; policy: string; allow: string }> = {};
+  for (const [name, bin] of [['runc', RUNC], ['tsrun', TSRUN]] as const) {
+    it(`${name}: device rules hold under systemd's and the runtime's enforcement together`, () => {
+      const id = `sd-dev-${name}-${process.pid}`;
+      const unit = `${name}-${id}.scope`;
+      const run = rt(bin, name);
+      const devicesBundle = (args: string[]) =>
+        bundle((c) => {
+          c.linux.cgroupsPath = `system.slice:${name}:${id}`;
+          c.linux.devices = [
+            { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 },
+            { path: '/dev/loop-control', type: 'c', major: 10, minor: 237, fileMode: 0o666 },
+          ];
+          const rules = [
+            { allow: false, access: 'rwm' },
+            { allow: true, type: 'c', major: 1, minor: 7, access: 'r' },
+          ];
+          c.linux.resources = { ...c.linux.resources, devices: rules };
+          c.process.args = args;
+        });
+      let policy = '';
+      let allow = '';
+      try {
+        // the unit's properties while it runs
+        expect(run('run', '--detach', '--bundle', devicesBundle(['sleep', '300']), id).code).toBe(0);
+        policy = show(unit, 'DevicePolicy');
+        allow = show(unit, 'DeviceAllow');
+      } finally {
+        run('delete', '--force', id);
+      }
+      const fg = run('run', '--bundle', devicesBundle(['sh', '-c', DEVICE_PROBE]), id);
+      expect(fg.code, fg.stderr).toBe(0);
+      deviceRuns[name] = { out: fg.stdout, policy, allow: allow.split('\n').sort().join('\n') }; // order differs
+      const lines = fg.stdout.trim().split('\n');
+      expect(lines.slice(0, 2)).toEqual(['null-write-ok', 'full-read-ok']);
+      expect(lines[2]).toMatch(/\/dev\/full.*Operation not permitted/);
+      expect(lines[3]).toMatch(/\/dev\/loop-control.*Operation not permitted/);
+      expect(lines).toHaveLength(4);
+      expect(unitGone(unit)).toBe(true);
+    }, 60_000 * SLOW);
+  }
+
+  it('gives systemd the same device properties as runc does, with the same effect', () => {
+    expect(deviceRuns.tsrun).toEqual(deviceRuns.runc);
+    expect(deviceRuns.tsrun.policy).toBe('strict');
+  });
+
   it('tsrun: kill --all and events --stats reach the unit\'s cgroup; a foreground run leaves no unit', () => {
     const id = `sd-all-${process.pid}`;
     const unit = `tsrun-${id}.scope`;

@@ -10,6 +10,7 @@ import type { CgroupManager } from '../manager';
 import type { Stats } from '../stats';
 import type { U64 } from '../util';
 import type { Property } from './properties';
+import { mark } from '../../log/timing';
 
 /** What the container's state keeps of its unit, so that later calls (update, delete) reach it. */
 export interface SystemdUnitRecord {
@@ -21,14 +22,18 @@ export interface SystemdUnitRecord {
 let SystemdError: typeof import('./systemd').SystemdError;
 
 async function withSystemd<T>(fn: (sd: import('./systemd').Systemd) => Promise<T>): Promise<T> {
+  mark('systemd: connect');
   const mod = await import('./systemd');
+  mark('systemd: client loaded');
   const { Systemd } = mod;
   SystemdError = mod.SystemdError;
   const sd = await Systemd.connect();
+  mark('systemd: connected');
   try {
     return await fn(sd);
   } finally {
     sd.close();
+    mark('systemd: done');
   }
 }
 
