@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { haveProgram, precondition } from '../helpers/harness';
 import { TestUser, rootlessAvailable, type RunResult } from './user';
-import { RUNTIMES, stateEntries, type Runtime } from './runtimes';
+import { RUNTIMES, stateEntries, until, type Runtime } from './runtimes';
 
 const ok = rootlessAvailable() && precondition(haveProgram('podman') && haveProgram('conmon'), 'podman or conmon is missing (make engines-deps)');
 let u: TestUser;
@@ -116,11 +116,14 @@ describe.skipIf(!ok).each(RUNTIMES)('podman rootless with $name', (r: Runtime) =
     expect(callsOf(r).slice(before)).toEqual(expect.arrayContaining(['create', 'start', 'delete']));
   });
 
-  it('run -d, exec -it, stop, rm', () => {
+  it('run -d, exec -it, stop, rm', async () => {
     const name = `web-${r.name}`;
     const d = podman(r, ['run', '-d', '--name', name, '--network', 'none', '--rootfs', u.rootfs, '/bin/sleep', '1000']);
     expect(d.code, d.stderr).toBe(0);
-    expect(podman(r, ['ps', '--format', '{{.Names}} {{.Status}}']).stdout).toMatch(new RegExp(`^${name} Up`, 'm'));
+    // podman may show it a moment after run -d returns
+    const up = () => podman(r, ['ps', '--format', '{{.Names}} {{.Status}}']).stdout;
+    await until(`${name} up`, () => new RegExp(`^${name} Up`, 'm').test(up()), 10_000).catch(() => undefined);
+    expect(up()).toMatch(new RegExp(`^${name} Up`, 'm'));
     // exec -it needs a terminal: script gives podman one
     const e = u.run(['script', '-qec', `podman --runtime ${wrapperOf(r)} exec -it ${name} /bin/sh -c 'tty; id -u; exit 4'`, '/dev/null'], {
       env: env(),
@@ -131,7 +134,8 @@ describe.skipIf(!ok).each(RUNTIMES)('podman rootless with $name', (r: Runtime) =
     expect(out).toMatch(/^0$/m);
     const stop = podman(r, ['stop', '--time', '1', name]);
     expect(stop.code, stop.stderr).toBe(0);
-    expect(podman(r, ['inspect', '--format', '{{.State.Status}}', name]).stdout.trim()).toBe('exited');
+    const st = podman(r, ['inspect', '--format', '{{.State.Status}}', name]);
+    expect(st.stdout.trim(), st.stderr).toBe('exited');
     const rm = podman(r, ['rm', name]);
     expect(rm.code, rm.stderr).toBe(0);
     expect(stateEntries(u, r)).toEqual([]);
