@@ -12,8 +12,10 @@ BENCH_PACKAGES := hyperfine runc crun time
 SYSTEMD_LAB_PACKAGES := systemd dbus runc busybox-static
 # checkpoint/restore: Debian 12's criu, and Debian 13's criu 4.1 unpacked into build/criu (scripts/criu-private.sh)
 CRIU_PACKAGES := criu
+# the rootless tests: newuidmap/newgidmap, slirp4netns for podman's rootless network, runc as the reference
+ROOTLESS_PACKAGES := uidmap slirp4netns runc util-linux
 
-.PHONY: all deps apt criu-deps engines-deps npm build native ts demo test test-unit test-integration test-engines test-systemd systemd-lab-deps typecheck bench clean
+.PHONY: all deps apt criu-deps engines-deps npm build native ts demo test test-unit test-integration test-engines test-systemd systemd-lab-deps rootless-deps test-rootless typecheck bench clean
 
 all: build
 
@@ -113,6 +115,13 @@ systemd-lab-deps:
 
 test-systemd: deps systemd-lab-deps engines-deps build
 	npx vitest run --project systemd
+
+# a real user who is not root, made and removed by the tests (test/rootless/user.ts), runc as the reference (root to set up)
+rootless-deps:
+	$(call apt_install,$(ROOTLESS_PACKAGES),--no-install-recommends)
+
+test-rootless: deps rootless-deps engines-deps build
+	npx vitest run --project rootless
 
 # tsrun beside runc and crun (bench/run.sh; BENCH_RUNS=N for more runs)
 bench: deps engines-deps build

@@ -41,6 +41,19 @@ export default defineConfig({
           hookTimeout: 150_000,
         },
       },
+      {
+        // a real user who is not root, made by the tests (test/rootless/user.ts), tsrun beside runc (root to set up)
+        test: {
+          name: 'rootless',
+          include: ['test/rootless/**/*.test.ts'],
+          setupFiles: ['test/setup-lazy.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          // the same files run under User-Mode Linux (test/rootless/run-v2.sh), where each call is ~1.5 s
+          testTimeout: process.env.CGV2_VM ? 300_000 : 60_000,
+          hookTimeout: process.env.CGV2_VM ? 600_000 : 60_000,
+        },
+      },
     ],
   },
 });

@@ -92,6 +92,8 @@ struct plan {
 	size_t nns;
 	uint64_t clone_flags;
 	char *uid_map, *gid_map, *timens_offsets;
+	bool setgroups_deny;
+	char *uidmap_helper, *gidmap_helper; /* newuidmap, newgidmap (rootless ranges) */
 	struct strv cgroup_procs;
 
 	char *rootfs;
@@ -249,6 +251,10 @@ void copy_up(int below, int mounted, const char *dest); /* tmpcopyup */
 /* ---- idmap.c -------------------------------------------------------------- */
 
 void prepare_idmapped_mounts(struct plan *p);
+
+/* ---- usermaps.c ----------------------------------------------------------- */
+
+void write_id_maps(struct plan *p, int procfd, pid_t pid); /* the container's uid and gid maps */
 
 /* ---- umount.c ------------------------------------------------------------- */
 

@@ -5,7 +5,7 @@
  * must be reached through host paths (the cgroups, the console and seccomp
  * sockets, /proc) while it still can, joins the namespaces, makes a time
  * namespace, clones the container process into the new ones and its cgroups
- * (cgjoin.c), writes its id maps, reports MSG_PID and releases it. Then it
+ * (cgjoin.c), writes its id maps (usermaps.c), reports MSG_PID and releases it. Then it
  * exits, or with P_WAIT waits and reports MSG_EXIT.
  */
 #include <errno.h>
@@ -249,17 +249,7 @@ static void stage0(struct plan *p)
 	cgroups_join_pid(&cg, pid);
 	if (!joins_user)
 		apply_rlimits(p, pid);
-	char path[64];
-	if (p->uid_map) {
-		snprintf(path, sizeof path, "%d/uid_map", (int)pid);
-		if (write_file_at(procfd, path, p->uid_map, strlen(p->uid_map)) < 0)
-			die(errno, "write uid map to \"/proc/%s\"", path);
-	}
-	if (p->gid_map) {
-		snprintf(path, sizeof path, "%d/gid_map", (int)pid);
-		if (write_file_at(procfd, path, p->gid_map, strlen(p->gid_map)) < 0)
-			die(errno, "write gid map to \"/proc/%s\"", path);
-	}
+	write_id_maps(p, procfd, pid); /* usermaps.c */
 	if (p->nnetdevs && !joins_net)
 		netdevs_into_child(p, procfd, pid);
 	send_bind_sources(p, procfd, pid, rel[1]);

@@ -64,6 +64,9 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	case P_UID_MAP: p->uid_map = str_of(r); break;
 	case P_GID_MAP: p->gid_map = str_of(r); break;
 	case P_TIMENS_OFFSETS: p->timens_offsets = str_of(r); break;
+	case P_SETGROUPS_DENY: p->setgroups_deny = v; break;
+	case P_UIDMAP_HELPER: p->uidmap_helper = str_of(r); break;
+	case P_GIDMAP_HELPER: p->gidmap_helper = str_of(r); break;
 	case P_CGROUP_PROCS: strv_push(&p->cgroup_procs, str_of(r)); break;
 	case P_ROOTFS: p->rootfs = str_of(r); break;
 	case P_ROOTFS_PROPAGATION: p->has_rootfs_prop = true; p->rootfs_prop = v; break;

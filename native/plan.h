@@ -63,6 +63,12 @@ enum plan_tag {
 	P_CGROUP_PROCS = 115,  /* (*) STR: cgroup.procs files the child joins before
 	                          it runs; how (tasks "0", clone3 into, or a pid
 	                          written by stage 0) is cgjoin.c's choice */
+	P_SETGROUPS_DENY = 116,/* U64 bool: write "deny" to setgroups before the
+	                          gid map (a rootless single-id map: the kernel
+	                          requires it of an unprivileged writer) */
+	P_UIDMAP_HELPER = 117, /* STR: newuidmap's path: stage 0 runs it with the
+	                          pid and P_UID_MAP's numbers instead of writing */
+	P_GIDMAP_HELPER = 118, /* STR: newgidmap's path, for P_GID_MAP */
 
 	/* root filesystem, in the child, in this order */
 	P_ROOTFS = 120,        /* STR: absolute host path of the rootfs */

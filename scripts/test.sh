@@ -15,9 +15,14 @@ npx vitest run --project engines
 # a real systemd in its own namespaces (test/systemd/lab.sh): transient scopes, runc --systemd-cgroup, ~15 s
 [ "$(id -u)" = 0 ] && make -s systemd-lab-deps
 npx vitest run --project systemd
+# rootless: a real user made by the tests (useradd, /etc/subuid ranges), tsrun beside runc as that user, ~1 min
+[ "$(id -u)" = 0 ] && make -s rootless-deps
+npx vitest run --project rootless
 # the spec-derived conformance suite: runc as a report, then tsrun, which must pass (~50 s)
 [ "$(id -u)" = 0 ] && bash conformance/ci.sh
 # the cgroup tests (kernel and real containers) again on a pure cgroup v2 kernel (../shared/lab), 1.5-3 min
 bash test/cgv2/run-cgroups-v2.sh
 # the systemd lab and the driver's tests again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), 10-12 min
 bash test/systemd/run-v2.sh
+# the rootless checks whose cgroups differ, again on the pure cgroup v2 kernel (a v2 subtree delegated to the user), ~2.5 min
+bash test/rootless/run-v2.sh

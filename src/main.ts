@@ -9,6 +9,7 @@ import { TsrunError } from './errors';
 import { mark } from './log/timing';
 import type { CommandContext } from './cli/context';
 import { VERSION, COMMIT, SPEC_VERSION } from './version';
+import { defaultRoot, resolveRootless } from './runtime/rootless';
 
 
 type Handler = (ctx: CommandContext) => Promise<number> | number;
@@ -69,11 +70,9 @@ async function main(argv: string[]): Promise<number> {
     format: g['log-format'] === 'json' ? 'json' : 'text',
     debug: Boolean(g.debug),
   });
-  if (g.rootless !== undefined && g.rootless !== 'false' && g.rootless !== 'auto') {
-    throw new TsrunError(`--rootless ${String(g.rootless)}: rootless containers are not supported yet`);
-  }
   const ctx: CommandContext = {
-    root: String(g.root),
+    root: g.root !== undefined && g.root !== '' ? String(g.root) : defaultRoot(),
+    rootless: resolveRootless(g.rootless, Boolean(g['systemd-cgroup'])),
     globals: g,
     flags: parsed.flags,
     positionals: parsed.positionals,

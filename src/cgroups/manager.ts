@@ -22,6 +22,7 @@ import type { BpfSys } from './v2/bpf-sys';
 import { V2Manager } from './v2/manager';
 import { SystemdManager, type SystemdUnitRecord } from './systemd/manager';
 import { systemdUnitPath } from './systemd/unit-path';
+import { RootlessManager, splitRootlessPaths } from './rootless';
 
 export interface CgroupManager {
   /** 'v1' covers hybrid hosts too (paths.unified is then set as well). */
@@ -72,6 +73,10 @@ export interface CgroupManagerOptions {
   layout?: Detected;
   /** bpf() for the v2 device filter (a fake in unit tests). */
   bpf?: BpfSys;
+  /** --rootless: hierarchies the caller cannot use are left out, as runc does (rootless.ts). */
+  rootless?: boolean;
+  /** For the rootless check, instead of access(2) (unit tests). */
+  writable?: (path: string) => boolean;
 }
 
 export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
@@ -82,7 +87,14 @@ export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
     const inner = cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, unit.cgroup), opts.bpf);
     return new SystemdManager(inner, { unit: unit.unit, slice: unit.slice }, opts.id, { reopened: false });
   }
-  return cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, opts.cgroupsPath), opts.bpf);
+  const paths = resolvePaths(layout, opts.id, opts.cgroupsPath);
+  if (opts.rootless) {
+    const { kept, left } = splitRootlessPaths(fs, paths, Boolean(opts.cgroupsPath), opts.writable);
+    const version = layout.mode === 'v2' ? 'v2' : 'v1';
+    const inner = Object.keys(kept).length ? cgroupfsManager(fs, layout, kept, opts.bpf) : undefined;
+    return new RootlessManager(inner, left, version);
+  }
+  return cgroupfsManager(fs, layout, paths, opts.bpf);
 }
 
 function cgroupfsManager(fs: CgroupFs, layout: Detected, paths: Record<string, string>, bpf: BpfSys | undefined): CgroupManager {

@@ -3,6 +3,8 @@ import type { FlagValues } from './fastparse';
 /** What every command handler receives. */
 export interface CommandContext {
   root: string;
+  /** --rootless, resolved (runtime/rootless.ts): cgroups the caller cannot make are done without. */
+  rootless: boolean;
   globals: FlagValues;
   flags: FlagValues;
   positionals: Record<string, string | undefined>;
@@ -29,5 +31,6 @@ export function createOptionsOf(ctx: CommandContext) {
     noNewKeyring: Boolean(ctx.flags['no-new-keyring']),
     preserveFds: Number(ctx.flags['preserve-fds'] ?? 0),
     systemdCgroup: Boolean(ctx.globals['systemd-cgroup']),
+    rootless: ctx.rootless,
   };
 }

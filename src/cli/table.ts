@@ -27,12 +27,13 @@ export interface CommandDef {
 }
 
 export const globalFlags: Record<string, FlagDef> = {
-  root: { type: 'string', describe: 'directory for the state of containers', default: '/run/tsrun' },
+  // no default here: main.ts picks /run/tsrun, or $XDG_RUNTIME_DIR/tsrun for a caller who is not root
+  root: { type: 'string', describe: 'directory for the state of containers (default /run/tsrun; $XDG_RUNTIME_DIR/tsrun when not root)' },
   log: { type: 'string', describe: 'write log lines to this file instead of stderr' },
   'log-format': { type: 'string', describe: 'format of log lines', choices: ['text', 'json'], default: 'text' },
   debug: { type: 'boolean', describe: 'log debug output' },
   'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver: the container gets a transient scope unit (create and run; later commands find it in the state)' },
-  rootless: { type: 'string', describe: 'rootless mode: true, false or auto (only auto and false are accepted)' },
+  rootless: { type: 'string', describe: 'rootless mode: true, false or auto (auto: true when not root, or root in a user namespace)', choices: ['true', 'false', 'auto'] },
   criu: { type: 'string', describe: 'the criu binary that checkpoint and restore run', default: 'criu' },
 };
 

@@ -127,6 +127,9 @@ export function encodePlanBody(plan: InitPlan): Buffer {
   optStr(w, P.UID_MAP, plan.uidMap);
   optStr(w, P.GID_MAP, plan.gidMap);
   optStr(w, P.TIMENS_OFFSETS, plan.timensOffsets);
+  if (plan.setgroupsDeny) w.u64(P.SETGROUPS_DENY, true);
+  optStr(w, P.UIDMAP_HELPER, plan.uidMapHelper);
+  optStr(w, P.GIDMAP_HELPER, plan.gidMapHelper);
   for (const c of plan.cgroupProcs) w.str(P.CGROUP_PROCS, c);
 
   optStr(w, P.ROOTFS, plan.rootfs);

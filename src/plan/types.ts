@@ -82,6 +82,11 @@ export interface InitPlan {
   uidMap?: string;
   gidMap?: string;
   timensOffsets?: string;
+  /** Rootless: "deny" goes to /proc/PID/setgroups before the gid map (runtime/rootless-idmap.ts). */
+  setgroupsDeny?: boolean;
+  /** Rootless ranges: newuidmap and newgidmap write the maps (runtime/rootless-idmap.ts). */
+  uidMapHelper?: string;
+  gidMapHelper?: string;
   cgroupProcs: string[];
 
   rootfs?: string;

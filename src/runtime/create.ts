@@ -45,6 +45,8 @@ export interface CreateOptions {
   requireProcess?: boolean;
   /** --systemd-cgroup: systemd owns the container's cgroup, a transient scope unit. */
   systemdCgroup?: boolean;
+  /** --rootless: cgroups the caller cannot make are done without (cgroups/rootless.ts). */
+  rootless?: boolean;
 }
 
 export interface Created {
@@ -97,7 +99,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;
   try {
-    cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup });
+    cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless && !o.systemdCgroup });
     if (cgroup.systemdUnit) record.systemd = cgroup.systemdUnit; // saved before the unit exists: delete --force finds it
     // the controller code of create() and apply() below, by import() (see lazy.ts)
     const loading = preload(...(cgroup.version === 'v1' ? (['v1Cpuset', 'v1Resources'] as const) : (['v2Create', 'v2Resources'] as const)));
@@ -134,6 +136,13 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     movesDevices = plan.netDevices !== undefined;
     const resctrl = spec.linux?.intelRdt !== undefined ? resctrlView() : undefined;
     const rdt = planIntelRdt(spec, id, resctrl);
+    if (o.rootless && process.geteuid?.() !== 0) {
+      // loaded only here: it reads /etc/subuid and the user's name (node:os)
+      const { rootlessIdMapWay, readRootlessIdHost } = await import('./rootless-idmap');
+      const host = readRootlessIdHost();
+      Object.assign(plan, rootlessIdMapWay(spec, host));
+      record.owner = host.user ?? String(host.uid); // `list` shows it, as runc shows the state dir's owner
+    }
     mark('create: plan built');
     await loading;
     // runc's default device rules follow the config's own (they always apply)

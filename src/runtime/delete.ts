@@ -25,6 +25,7 @@ async function deleteLocked(root: string, id: string, force: boolean): Promise<v
     }
     throw new TsrunError(`container ${id} does not exist`);
   }
+  dir.checkOwner(); // its poststop hooks would run as this user
   // runtime.md#delete: deleting a container that is not stopped MUST fail and
   // change nothing; a created one too (runc kills it). --force kills first,
   // whatever the status (even one that cannot be read).

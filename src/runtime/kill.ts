@@ -1,9 +1,10 @@
-// `kill`: signal the container's init, or with --all every process in its cgroup.
+// `kill`: signal the container's init, or with --all every process in its cgroup (without one, ns-pids.ts).
 import { SIGNAL_NUMBERS } from './signal-numbers';
 import { ContainerDir } from '../state/store';
 import { statusOf } from '../state/status';
 import { load } from '../cgroups/lazy';
 import { TsrunError } from '../errors';
+import { pidsWithoutCgroup } from './ns-pids';
 
 /** "9", "KILL", "SIGKILL", "sigkill" -> 9; "0" only checks that the init exists, as kill(2) and runc do. */
 export function parseSignal(text: string | undefined): number {
@@ -35,6 +36,17 @@ export function killContainer(root: string, id: string, signalText: string | und
   if (all && Object.keys(rec.cgroupPaths).length > 0) {
     load.manager().cgroupManagerFromPaths(rec.cgroupPaths).killAll(sig);
     return;
+  }
+  if (all) {
+    // no cgroup (rootless): the processes ns-pids.ts finds; the init last, so that none is orphaned first
+    const pids = pidsWithoutCgroup(rec.pid, rec.pidNamespace).filter((p) => p !== rec.pid);
+    for (const p of pids) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
   try {
     process.kill(rec.pid, sig);

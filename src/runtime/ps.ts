@@ -1,14 +1,15 @@
-// `ps`: the processes of a container, from its cgroup. JSON is the list of
+// `ps`: the processes of a container, from its cgroup (without one, ns-pids.ts). JSON is the list of
 // host pids (what containerd reads); the table is the host's ps output
 // filtered to those pids, as runc prints it.
 import { spawnSync } from 'node:child_process';
 import { cgroupManagerFromPaths } from '../cgroups/manager';
 import { ContainerDir } from '../state/store';
 import { TsrunError } from '../errors';
+import { pidsWithoutCgroup } from './ns-pids';
 
 export function containerPids(root: string, id: string): number[] {
   const rec = new ContainerDir(root, id).load();
-  if (Object.keys(rec.cgroupPaths).length === 0) return [];
+  if (Object.keys(rec.cgroupPaths).length === 0) return rec.pid ? pidsWithoutCgroup(rec.pid, rec.pidNamespace) : [];
   return cgroupManagerFromPaths(rec.cgroupPaths).pids();
 }
 

@@ -69,6 +69,12 @@ function breakStale(file: string, seen: string): boolean {
   return true;
 }
 
+/** A state root the caller may not write (a user who is not root with --root /run/tsrun, say) says so first. */
+function rootError(root: string, err: TsrunError, code: string | undefined): TsrunError {
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return err;
+  return new TsrunError(`--root ${root}: not writable by uid ${process.geteuid?.() ?? '?'} (${err.message})`, { cause: err });
+}
+
 function tryTake(root: string, file: string): boolean {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -77,13 +83,13 @@ function tryTake(root: string, file: string): boolean {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return false;
-      if (code !== 'ENOENT' || attempt > 0) throw sysError(`take lock ${file}`, e);
+      if (code !== 'ENOENT' || attempt > 0) throw rootError(root, sysError(`take lock ${file}`, e), code);
     }
     // the first command under this root
     try {
       mkdirSync(root, { recursive: true, mode: 0o711 });
     } catch (e) {
-      throw sysError(`create state root ${root}`, e);
+      throw rootError(root, sysError(`create state root ${root}`, e), (e as NodeJS.ErrnoException).code);
     }
   }
 }

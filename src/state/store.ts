@@ -1,7 +1,7 @@
 // The state directory of one container: <root>/<id>/ holding state.json
 // (rewritten atomically, temp file + rename), config.json (the validated
 // config, for later commands) and exec.fifo while the container is created.
-import { type Dirent, existsSync, readdirSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
@@ -138,7 +138,21 @@ export class ContainerDir {
   load(): ContainerRecord {
     const rec = this.read();
     if (!rec) throw notExist(this.id);
+    this.checkOwner();
     return rec;
+  }
+
+  /**
+   * A caller who is not root acts only on state it made: a state directory of another user (planted under a
+   * shared --root, say) could name any pid or cgroup. Root may act on every user's.
+   */
+  checkOwner(): void {
+    const euid = process.geteuid?.() ?? 0;
+    if (euid === 0) return;
+    const st = statSync(this.dir, { throwIfNoEntry: false });
+    if (st && st.uid !== euid) {
+      throw new TsrunError(`container ${this.id}: its state directory ${this.dir} belongs to uid ${st.uid}, not to this user (uid ${euid})`);
+    }
   }
 
   remove(): void {

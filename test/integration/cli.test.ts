@@ -141,9 +141,12 @@ describe.skipIf(!enabled)('cli', () => {
     const sd = run('systemd-cgroup', ['--root', other, '--systemd-cgroup', 'create', '--bundle', h.bundle(), sdId], 'pipe', noBus);
     expect([sd.status, sd.stderr]).toEqual([1, `tsrun: connect to D-Bus at unix:path=${h.dir}/no-bus: no such socket (is the D-Bus daemon running?)\n`]);
     expect(leftovers(other, sdId)).toEqual([]);
-    // refused: rootless=true is not here yet
+    // true, false and auto, as runc takes them (test/rootless/ runs containers with them); anything else is refused
     const rl = run('rootless', ['--root', other, '--rootless', 'true', 'state', 'x']);
-    expect([rl.status, rl.stderr]).toEqual([1, expect.stringContaining('--rootless true: rootless containers are not supported yet')]);
+    expect([rl.status, rl.stderr]).toEqual([1, 'tsrun: container x does not exist\n']);
+    const rlBad = run('rootless', ['--root', other, '--rootless', 'maybe', 'state', 'x']);
+    expect(rlBad.status).toBe(1);
+    expect(rlBad.stderr).toMatch(/rootless.*"maybe".*Choices: "true", "false", "auto"/s);
     // --criu names the criu that checkpoint and restore run (test/integration/checkpoint.test.ts runs them)
     const criu = run('criu', ['--root', other, '--criu', path.join(h.dir, 'no-criu'), 'restore', '-d', '--image-path', h.dir, 'x']);
     expect([criu.status, criu.stderr]).toEqual([1, `tsrun: restore: no CRIU images in ${h.dir} (inventory.img is missing)\n`]);

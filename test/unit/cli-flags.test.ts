@@ -79,6 +79,7 @@ async function runWith(name: string, flags: Record<string, unknown>): Promise<Ou
   calls.length = 0;
   const ctx: CommandContext = {
     root: '/run/tsrun-test',
+    rootless: false,
     globals: {},
     flags: flags as CommandContext['flags'],
     positionals: { 'container-id': 'c1', signal: 'KILL' },

@@ -22,7 +22,8 @@ describe('fast parser', () => {
 
   it('gives defaults', () => {
     const p = fastParse(['state', 'x'])!;
-    expect(p.globals.root).toBe('/run/tsrun');
+    // no --root: main.ts picks /run/tsrun or $XDG_RUNTIME_DIR/tsrun (runtime/rootless.ts)
+    expect(p.globals.root).toBeUndefined();
     expect(p.globals['log-format']).toBe('text');
   });
 

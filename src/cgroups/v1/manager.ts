@@ -2,7 +2,7 @@
 // hierarchy; on hybrid hosts also the unified (cgroup2) directory, which the
 // init joins too and which carries hugetlb when hugetlb has no v1 hierarchy.
 
-import { TsrunError } from '../../errors';
+import { TsrunError, sysError } from '../../errors';
 import type { Resources } from '../../spec/types';
 import { OomWatchOptions, addProcessTo, pidsIn, pollOom, procsFilesOf, removeDirs, signalAll } from '../common';
 import type { CgroupFs } from '../fs';
@@ -36,10 +36,15 @@ export class V1Manager implements CgroupManager {
 
   create(): void {
     for (const dir of this.dirs()) {
-      if (dir === this.paths.cpuset) {
-        load.v1Cpuset().createCpuset(this.fs, dir);
-      } else {
-        this.fs.mkdirp(dir);
+      try {
+        if (dir === this.paths.cpuset) {
+          load.v1Cpuset().createCpuset(this.fs, dir);
+        } else {
+          this.fs.mkdirp(dir);
+        }
+      } catch (e) {
+        if (e instanceof TsrunError) throw e;
+        throw sysError(`create the cgroup ${dir}`, e); // e.g. a user who is not root, with --rootless false
       }
     }
   }

@@ -2,7 +2,7 @@
 // enabled in every ancestor (create.ts); a resource whose controller is not in
 // the cgroup's cgroup.controllers is an error that names the field.
 
-import { TsrunError } from '../../errors';
+import { TsrunError, sysError } from '../../errors';
 import type { Resources } from '../../spec/types';
 import { OomWatchOptions, addProcessTo, pidsIn, pollOom, removeDirs, signalAll } from '../common';
 import type { CgroupFs } from '../fs';
@@ -39,7 +39,12 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    this.failures = load.v2Create().createV2(this.fs, this.dir, this.opts.mountPoint);
+    try {
+      this.failures = load.v2Create().createV2(this.fs, this.dir, this.opts.mountPoint);
+    } catch (e) {
+      if (e instanceof TsrunError) throw e;
+      throw sysError(`create the cgroup ${this.dir}`, e);
+    }
   }
 
   addProcess(pid: number): void {
