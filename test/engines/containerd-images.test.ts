@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Containerd, TSRUN, cgroupDirs, engineAvailable, killPids, pidsWhere, runCmd, waitFor, waitGone } from './engines';
+import { TSRUN, cgroupDirs, engineAvailable, killPids, pidsWhere, runCmd, waitFor, waitGone } from './engines';
+import { Containerd } from './containerd-engine';
 import { buildBusyboxImage, imageRunArgs, parseMountinfo, type OciImage } from './oci-image';
 
 const enabled = engineAvailable('containerd', ['containerd', 'ctr', 'containerd-shim-runc-v2', 'tar']);

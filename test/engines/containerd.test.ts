@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Containerd, TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, freezerState, lastJsonError, ptyText, runCmd, timings, waitFor } from './engines';
+import { TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, freezerState, lastJsonError, ptyText, runCmd, timings, waitFor } from './engines';
+import { Containerd } from './containerd-engine';
 
 const enabled = engineAvailable('containerd', ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script']);
 

@@ -8,7 +8,8 @@
 // or said "not a tty", and that fewer than a quarter lost output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { Containerd, engineAvailable, ptyText, type Result } from './engines';
+import { engineAvailable, ptyText, type Result } from './engines';
+import { Containerd } from './containerd-engine';
 
 const enabled = engineAvailable('containerd', ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script', 'runc']);
 const RUNS = Number(process.env.TSRUN_EXEC_TTY_RUNS ?? 60);

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO, type Containerd } from './engines';
+import { REPO } from './engines';
+import { type Containerd } from './containerd-engine';
 
 export interface ImageConfig {
   env: string[];

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Podman, REPO, TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, runCmd, waitFor } from './engines';
+import { REPO, TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, runCmd, waitFor } from './engines';
+import { Podman } from './podman-engine';
 import { criuAvailable, guardCriuCache } from '../helpers/criu';
 
 const enabled = engineAvailable('podman', ['podman', 'conmon']) && criuAvailable();

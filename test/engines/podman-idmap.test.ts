@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Podman, commandOf, engineAvailable } from './engines';
+import { commandOf, engineAvailable } from './engines';
+import { Podman } from './podman-engine';
 
 const enabled = engineAvailable('podman', ['podman', 'conmon']);
 const USERNS = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];

@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Podman, type Result, runCmd } from './engines';
+import { type Result, runCmd } from './engines';
+import { Podman } from './podman-engine';
 
 /** The base image every test imports from the busybox rootfs. */
 export const BASE_IMAGE = 'localhost/tsrun-busybox:latest';

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Podman, TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, freezerState, insideCgroup, lastJsonError, runCmd, timings, waitZombie } from './engines';
+import { TSRUN, cgroupDirs, commandOf, engineAvailable, flagsOf, freezerState, insideCgroup, lastJsonError, runCmd, timings, waitZombie } from './engines';
+import { Podman } from './podman-engine';
 
 const enabled = engineAvailable('podman', ['podman', 'conmon', 'script']);
 
