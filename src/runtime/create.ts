@@ -20,7 +20,7 @@ import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
-import { SPEC_VERSION } from '../version';
+import { newContainerRecord } from '../state/new-record';
 import type { Spec } from '../spec/types';
 import { withLock } from '../state/lock';
 import { faultPoint } from './fault';
@@ -80,21 +80,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   dir.createExclusive();
   faultPoint('create:dir-made');
 
-  const record: ContainerRecord = {
-    ociVersion: SPEC_VERSION,
-    id,
-    status: 'creating',
-    pid: 0,
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations,
-    cgroupPaths: {},
-    pidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-    creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
-  };
+  const record = newContainerRecord(id, spec, bundle, rootfs);
   if (!spec.process) record.noProcess = true;
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;

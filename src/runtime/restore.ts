@@ -11,12 +11,12 @@ import { loadBundle } from '../spec/load';
 import { cgroupManager, type CgroupManager } from '../cgroups/manager';
 import { preload } from '../cgroups/lazy';
 import { withDefaultDeviceRules } from '../cgroups/device-rules';
-import { ContainerDir, checkId, writeAtomic, type ContainerRecord } from '../state/store';
+import { ContainerDir, checkId, writeAtomic } from '../state/store';
 import { readProcStat } from '../state/proc';
 import { withLock } from '../state/lock';
 import { TsrunError } from '../errors';
 import { log } from '../log/logger';
-import { SPEC_VERSION } from '../version';
+import { newContainerRecord } from '../state/new-record';
 import type { Spec } from '../spec/types';
 import { destroyContainer } from './destroy';
 import { removeHostMounts } from './host-mounts';
@@ -58,21 +58,7 @@ export async function restoreContainer(o: RestoreOptions): Promise<void> {
 async function restoreLocked(o: RestoreOptions, id: string, spec: Spec, bundle: string, rootfs: string): Promise<void> {
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
-  const record: ContainerRecord = {
-    ociVersion: SPEC_VERSION,
-    id,
-    status: 'creating',
-    pid: 0,
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations,
-    cgroupPaths: {},
-    pidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path),
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-    creator: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime },
-  };
+  const record = newContainerRecord(id, spec, bundle, rootfs);
   let cgroup: CgroupManager | undefined;
   // the mount point a container without a mount namespace uses: delete knows how to unmount and remove it
   const criuRoot = path.join(realpathSync(dir.dir), path.basename(dir.mountPoint));
