@@ -2,8 +2,8 @@
  * bindsrc.c - the sources of bind mounts in a new user namespace, opened by
  * stage 0. The container process resolves paths as the root of its user
  * namespace, which may not search the host's directories on the way (an
- * engine's 0700 state directories, say: EACCES). Stage 0, still the host's
- * root, enters the child's new mount namespace (a copy of the host's, before
+ * engine's 0700 state directories, say: EACCES). Stage 0, when it is the
+ * host's root, enters the child's new mount namespace (a copy of the host's, before
  * anything is mounted), opens each source there as O_PATH and passes the fds
  * over the release socket; the child binds from /proc/self/fd/N, a mount of
  * its own namespace, so the kernel's locks on the host's mounts still hold.
@@ -25,11 +25,19 @@ static bool joins_user(const struct plan *p)
 	return false;
 }
 
+/* A runtime that is not root on the host (a rootless caller: its maps need setgroups denied or the
+ * newuidmap/newgidmap helpers) cannot enter the child's mount namespace (no CAP_SYS_CHROOT of its own),
+ * and has no more access to the sources than the container's root: the child opens them, as runc's does. */
+static bool unprivileged_runtime(const struct plan *p)
+{
+	return p->setgroups_deny || p->uidmap_helper || p->gidmap_helper;
+}
+
 /* The same answer in stage 0 and in the child, from the plan alone. */
 bool bind_source_from_host(const struct plan *p, const struct mount_ent *m)
 {
 	return (p->clone_flags & CLONE_NEWUSER) && (p->clone_flags & CLONE_NEWNS) && !joins_user(p) &&
-	       (m->flags & MS_BIND) && !m->idmap_userns && !m->idmap_uid_map;
+	       !unprivileged_runtime(p) && (m->flags & MS_BIND) && !m->idmap_userns && !m->idmap_uid_map;
 }
 
 /* Stage 0, after the clone: opens and sends the sources, in plan order. */
