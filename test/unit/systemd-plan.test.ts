@@ -107,6 +107,21 @@ describe('unit properties', () => {
     expect(allow).toContainEqual(['/dev/char/1:3', 'rwm']);
     expect(allow).toContainEqual(['char-pts', 'rwm']);
   });
+  it('leaves out of DeviceAllow a device the host does not have, as runc does (systemd would warn)', () => {
+    const rules = withDefaultDeviceRules([{ allow: false, access: 'rwm' }]);
+    const seen: string[] = [];
+    const exists = (kind: 'char' | 'block', major: number, minor: number) => {
+      seen.push(`${kind} ${major}:${minor}`);
+      return !(kind === 'char' && major === 10 && minor === 200);
+    };
+    const allow = (byName(deviceProperties(rules, { ...host('v2'), deviceExists: exists }).props).DeviceAllow as [string, [string, string][]])[1];
+    expect(seen).toContain('char 10:200');
+    expect(allow.map(([node]) => node)).not.toContain('/dev/char/10:200');
+    expect(allow).toContainEqual(['/dev/char/1:3', 'rwm']);
+    const all = (byName(deviceProperties(rules, host('v2')).props).DeviceAllow as [string, [string, string][]])[1];
+    expect(all).toContainEqual(['/dev/char/10:200', 'rwm']);
+    expect(all).toHaveLength(allow.length + 1);
+  });
   it('leaves to the cgroup files what systemd cannot say (a deny after allows)', () => {
     const { props, expressed } = deviceProperties([{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }], host('v1'));
     expect(expressed).toBe(false);

@@ -57,8 +57,8 @@ export class SystemdManager implements CgroupManager {
   }
   /** The unit properties for resources; loaded by import(), as only create and update need them. */
   private async properties(resources: Resources): Promise<Property[]> {
-    const [{ resourceProperties }, { readProcDevicesOnce }] = await Promise.all([import('./properties'), import('./proc-devices')]);
-    return resourceProperties(resources, resources.devices, { version: this.version, devices: readProcDevicesOnce() });
+    const [{ resourceProperties }, { readProcDevicesOnce, deviceExists }] = await Promise.all([import('./properties'), import('./proc-devices')]);
+    return resourceProperties(resources, resources.devices, { version: this.version, devices: readProcDevicesOnce(), deviceExists });
   }
 
   procsFiles(): string[] {

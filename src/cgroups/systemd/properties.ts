@@ -21,6 +21,12 @@ export interface PropertyHost {
   version: 'v1' | 'v2';
   /** Char and block device majors by number, from /proc/devices, for DeviceAllow="char-NAME". */
   devices: { char: Map<number, string>; block: Map<number, string> };
+  /**
+   * Whether the host has the device kind major:minor (/dev/char/M:m or /sys/dev/char/M:m). systemd resolves a
+   * DeviceAllow path when it applies it and warns on one that is missing, so a device the host does not have is
+   * left out, as runc does (the runtime's own rules still allow it, should it appear). Absent: all exist.
+   */
+  deviceExists?: (kind: 'char' | 'block', major: number, minor: number) => boolean;
 }
 
 /** The properties every container's unit gets, with the pid that goes in it. */
@@ -93,7 +99,7 @@ export function deviceProperties(rules: DeviceCgroup[], host: PropertyHost): { p
         const name = (t === 'c' ? host.devices.char : host.devices.block).get(r.major);
         // a major the kernel does not list has no device to reach: nothing to allow
         if (name) add(`${kind}-${name}`, r.access);
-      } else add(`/dev/${kind}/${r.major}:${r.minor}`, r.access);
+      } else if (host.deviceExists?.(kind, r.major, r.minor) ?? true) add(`/dev/${kind}/${r.major}:${r.minor}`, r.access);
     }
   }
   return { props: [['DevicePolicy', ['s', 'strict']], ['DeviceAllow', ['a(ss)', entries]]], expressed: true };
