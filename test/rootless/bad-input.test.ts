@@ -100,7 +100,7 @@ const CASES: Case[] = [
     name: 'no XDG_RUNTIME_DIR (the root-only default state root)',
     env: { XDG_RUNTIME_DIR: undefined },
     tsrun: (u) => new RegExp(`--root /run/tsrun: not writable by uid ${u.uid}`),
-    runc: /\/run\/runc\/.*: permission denied/,
+    runc: /\/run\/runc\b.*: permission denied/,
   },
 ];
 
