@@ -183,6 +183,12 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     };
   }
 
+  /** A step that timed out, with where the container was: its status, what its cgroup held, and `more`. */
+  function hung(e: Error, id: string, more: string): Error {
+    const procs = procsOf(id).map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    return new Error(`${e.message}; container ${state(id).status}, its cgroup holds [${procs.join('; ')}]; ${more}`);
+  }
+
   const HOG = (bytes: number) => `sh -c 'x=$(head -c ${bytes} /dev/zero | tr "\\0" x); echo survived'`;
 
   // --- the tests ---------------------------------------------------------------
@@ -199,8 +205,7 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     await waitFor('the first stats event', () => ev.events().some((e) => e.type === 'stats'));
     // within the test's own timeout, so that a hang says where it hung and what the cgroup held
     const hog = await agent(g.dir)(HOG(24 << 20), 20_000).catch((e: Error) => {
-      const procs = procsOf(id).map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
-      throw new Error(`${e.message}; container ${state(id).status}, its cgroup holds [${procs.join('; ')}]; events: ${JSON.stringify(ev.events().map((x) => x.type))}`);
+      throw hung(e, id, `events: ${JSON.stringify(ev.events().map((x) => x.type))}`);
     });
     expect(hog.out).not.toContain('survived');
     expect(hog.rc).toBe(137); // SIGKILL from the OOM killer
@@ -336,8 +341,7 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     // 5 processes: within 6. A hog over a v1 limit without swap can thrash on the page cache of its own binary
     // for a while before the OOM killer runs, more so on a loaded CI machine: a minute, and what was left if not
     const hog = await run(HOG(24 << 20), 60_000).catch((e: Error) => {
-      const procs = procsOf(id).map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
-      throw new Error(`${e.message}; container ${state(id).status}, its cgroup holds [${procs.join('; ')}], memory usage ${JSON.stringify(stats(id).memory.usage)}`);
+      throw hung(e, id, `memory usage ${JSON.stringify(stats(id).memory.usage)}`);
     });
     expect(hog.out).not.toContain('survived');
     expect(hog.rc).toBe(137);

@@ -1,4 +1,5 @@
-// /proc/devices, read once per process: the systemd driver names devices by major ("char-pts") as systemd does.
+// The host's devices as the systemd driver needs them: /proc/devices (read once per process) to name a major
+// ("char-pts") as systemd does, and whether one device exists, for DeviceAllow.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseProcDevices, type PropertyHost } from './properties';
 
