@@ -9,7 +9,7 @@ TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace iproute2
 ENGINE_PACKAGES := containerd podman conmon docker.io buildah
 BENCH_PACKAGES := hyperfine runc crun time
-SYSTEMD_LAB_PACKAGES := systemd dbus runc busybox-static
+SYSTEMD_LAB_PACKAGES := systemd dbus dbus-user-session runc busybox-static util-linux
 # checkpoint/restore: Debian 12's criu, and Debian 13's criu 4.1 unpacked into build/criu (scripts/criu-private.sh)
 CRIU_PACKAGES := criu
 # the rootless tests: newuidmap/newgidmap, slirp4netns for podman's rootless network, runc as the reference

@@ -88,6 +88,7 @@ struct netdev {
 struct plan {
 	uint64_t mode;
 	bool wait;
+	bool pid_ack;
 	struct ns_join *ns;
 	size_t nns;
 	uint64_t clone_flags;

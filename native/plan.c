@@ -56,6 +56,7 @@ static void assign(struct walk *w, const struct tag_info *ti, const struct rec *
 	switch (ti->tag) {
 	case P_MODE: p->mode = v; break;
 	case P_WAIT: p->wait = v; break;
+	case P_PID_ACK: p->pid_ack = v; break;
 	case P_NS_JOIN:
 		snprintf(sub.ctx, sizeof sub.ctx, "P_NS_JOIN[%zu]", p->nns);
 		sub.obj = APPEND(p->ns, p->nns);

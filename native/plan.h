@@ -32,6 +32,7 @@ enum msg_tag {
 	/* runtime -> init */
 	MSG_PLAN = 1,        /* GROUP: the plan */
 	MSG_HOOKS_DONE = 2,  /* STR: state JSON for createContainer/startContainer hooks */
+	MSG_PID_ACK = 3,     /* empty: the runtime has put the process in its cgroup (P_PID_ACK) */
 	/* init -> runtime */
 	MSG_PID = 10,        /* U64: host pid of the container (or exec'd) process */
 	MSG_HOOKS = 11,      /* empty: mounts are done, before pivot_root; runtime
@@ -50,6 +51,9 @@ enum plan_tag {
 	P_MODE = 100,          /* U64: PLAN_MODE_* */
 	P_WAIT = 101,          /* U64 bool: the first process stays, waits for the
 	                          container process and sends MSG_EXIT (foreground run/exec) */
+	P_PID_ACK = 102,       /* U64 bool: after MSG_PID, wait for MSG_PID_ACK before releasing
+	                          the process (the systemd driver starts its unit with that pid,
+	                          so that stage 0 stays out of the container's cgroup) */
 
 	/* namespaces, in stage 0 (the process the runtime started) */
 	P_NS_JOIN = 110,       /* (*) GROUP { NS_TYPE, NS_PATH }: setns before clone;

@@ -14,6 +14,7 @@
 static const struct tag_info table[] = {
 	T(MSG_PLAN, RK_GROUP, RF_NONE, SC_MSG, SC_PLAN, false),
 	T(MSG_HOOKS_DONE, RK_STR, RF_NONE, SC_MSG, 0, false),
+	T(MSG_PID_ACK, RK_EMPTY, RF_NONE, SC_MSG, 0, false),
 	T(MSG_PID, RK_U64, RF_DEC, SC_MSG, 0, false),
 	T(MSG_HOOKS, RK_EMPTY, RF_NONE, SC_MSG, 0, false),
 	T(MSG_READY, RK_EMPTY, RF_NONE, SC_MSG, 0, false),
@@ -24,6 +25,7 @@ static const struct tag_info table[] = {
 
 	T(P_MODE, RK_U64, RF_DEC, SC_PLAN, 0, false),
 	T(P_WAIT, RK_U64, RF_BOOL, SC_PLAN, 0, false),
+	T(P_PID_ACK, RK_U64, RF_BOOL, SC_PLAN, 0, false),
 	T(P_NS_JOIN, RK_GROUP, RF_NONE, SC_PLAN, SC_NS, true),
 	T(P_CLONE_FLAGS, RK_U64, RF_HEX, SC_PLAN, 0, false),
 	T(P_UID_MAP, RK_STR, RF_NONE, SC_PLAN, 0, false),

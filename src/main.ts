@@ -9,7 +9,7 @@ import { TsrunError } from './errors';
 import { mark } from './log/timing';
 import type { CommandContext } from './cli/context';
 import { VERSION, COMMIT, SPEC_VERSION } from './version';
-import { defaultRoot, resolveRootless } from './runtime/rootless';
+import { defaultRoot, parseRootlessFlag, resolveRootless } from './runtime/rootless';
 
 
 type Handler = (ctx: CommandContext) => Promise<number> | number;
@@ -70,9 +70,13 @@ async function main(argv: string[]): Promise<number> {
     format: g['log-format'] === 'json' ? 'json' : 'text',
     debug: Boolean(g.debug),
   });
+  const rootlessFlag = parseRootlessFlag(g.rootless);
+  let rootless: boolean | undefined;
   const ctx: CommandContext = {
     root: g.root !== undefined && g.root !== '' ? String(g.root) : defaultRoot(),
-    rootless: resolveRootless(g.rootless, Boolean(g['systemd-cgroup'])),
+    get rootless() {
+      return (rootless ??= resolveRootless(rootlessFlag, Boolean(g['systemd-cgroup'])));
+    },
     globals: g,
     flags: parsed.flags,
     positionals: parsed.positionals,

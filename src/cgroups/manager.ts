@@ -20,7 +20,7 @@ import type { U64 } from './util';
 import { V1Manager } from './v1/manager';
 import type { BpfSys } from './v2/bpf-sys';
 import { V2Manager } from './v2/manager';
-import { SystemdManager, type SystemdUnitRecord } from './systemd/manager';
+import { SystemdManager, connectSystemd, type SystemdUnitRecord } from './systemd/manager';
 import { systemdUnitPath } from './systemd/unit-path';
 import { RootlessManager, splitRootlessPaths } from './rootless';
 
@@ -77,15 +77,38 @@ export interface CgroupManagerOptions {
   rootless?: boolean;
   /** For the rootless check, instead of access(2) (unit tests). */
   writable?: (path: string) => boolean;
+  /** systemd + rootless: the user manager's own cgroup (its ControlGroup), which the unit's cgroup is below. */
+  userManagerCgroup?: string;
+  /** systemd: a connection being opened, for the unit calls (openCgroupManager). */
+  early?: Promise<import('./systemd/systemd').Systemd>;
+}
+
+/** runc refuses it as well: systemd delegates a cgroup to a user only on the unified hierarchy. */
+function rootlessSystemdNeedsV2(layout: Detected): void {
+  if (layout.mode !== 'v2') {
+    throw new TsrunError(
+      `--systemd-cgroup for a rootless container needs cgroup v2 (this host has cgroup ${layout.mode === 'hybrid' ? 'v1, hybrid' : 'v1'}: systemd delegates no v1 cgroup to a user); use the cgroupfs driver`,
+    );
+  }
 }
 
 export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const fs = opts.fs ?? realFs;
   const layout = opts.layout ?? detect(fs);
   if (opts.systemd) {
-    const unit = systemdUnitPath(opts.id, opts.cgroupsPath);
-    const inner = cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, unit.cgroup), opts.bpf);
-    return new SystemdManager(inner, { unit: unit.unit, slice: unit.slice }, opts.id, { reopened: false });
+    const rootless = Boolean(opts.rootless);
+    if (rootless) rootlessSystemdNeedsV2(layout);
+    const unit = systemdUnitPath(opts.id, opts.cgroupsPath, { rootless });
+    let cgroup = unit.cgroup;
+    if (rootless) {
+      if (!opts.userManagerCgroup) throw new Error('internal error: a rootless systemd cgroup needs the user manager\'s cgroup');
+      cgroup = opts.userManagerCgroup.replace(/\/$/, '') + unit.cgroup;
+    }
+    let inner = cgroupfsManager(fs, layout, resolvePaths(layout, opts.id, cgroup), opts.bpf);
+    // only root may load the v2 device program; runc ignores that failure when rootless, and so the rules
+    if (rootless) inner = new RootlessManager(inner, {}, 'v2');
+    const record: SystemdUnitRecord = rootless ? { unit: unit.unit, slice: unit.slice, user: true } : { unit: unit.unit, slice: unit.slice };
+    return new SystemdManager(inner, record, opts.id, { reopened: false, early: opts.early });
   }
   const paths = resolvePaths(layout, opts.id, opts.cgroupsPath);
   if (opts.rootless) {
@@ -95,6 +118,25 @@ export function cgroupManager(opts: CgroupManagerOptions): CgroupManager {
     return new RootlessManager(inner, left, version);
   }
   return cgroupfsManager(fs, layout, paths, opts.bpf);
+}
+
+/**
+ * cgroupManager for `create`. The systemd driver starts connecting to its manager here, so that the connection
+ * is made while the plan is built; a rootless caller's unit needs the user manager's cgroup first.
+ */
+export async function openCgroupManager(opts: CgroupManagerOptions): Promise<CgroupManager> {
+  if (!opts.systemd) return cgroupManager(opts);
+  const layout = opts.layout ?? detect(opts.fs ?? realFs);
+  if (opts.rootless) rootlessSystemdNeedsV2(layout); // before any connection
+  systemdUnitPath(opts.id, opts.cgroupsPath); // a bad cgroupsPath is told before any connection
+  const early = connectSystemd(Boolean(opts.rootless));
+  try {
+    const userManagerCgroup = opts.rootless ? await (await early).managerControlGroup() : undefined;
+    return cgroupManager({ ...opts, layout, early, userManagerCgroup });
+  } catch (e) {
+    early.then((sd) => sd.close(), () => undefined);
+    throw e;
+  }
 }
 
 function cgroupfsManager(fs: CgroupFs, layout: Detected, paths: Record<string, string>, bpf: BpfSys | undefined): CgroupManager {
@@ -113,7 +155,8 @@ export function cgroupManagerFromPaths(
 ): CgroupManager {
   const fs = opts.fs ?? realFs;
   const v1Keys = Object.keys(paths).filter((k) => k !== 'unified');
-  const inner = v1Keys.length === 0 ? new V2Manager(fs, { ...paths }, { bpf: opts.bpf }) : new V1Manager(fs, { ...paths });
+  let inner: CgroupManager = v1Keys.length === 0 ? new V2Manager(fs, { ...paths }, { bpf: opts.bpf }) : new V1Manager(fs, { ...paths });
+  if (opts.systemd?.user) inner = new RootlessManager(inner, {}, 'v2');
   return opts.systemd ? new SystemdManager(inner, opts.systemd, opts.id ?? '') : inner;
 }
 

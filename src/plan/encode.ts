@@ -117,6 +117,7 @@ export function encodePlanBody(plan: InitPlan): Buffer {
   const w = new RecordWriter();
   w.u64(P.MODE, plan.mode);
   if (plan.wait) w.u64(P.WAIT, true);
+  if (plan.pidAck) w.u64(P.PID_ACK, true);
   for (const ns of plan.nsJoin) {
     w.group(P.NS_JOIN, (g) => {
       g.u64(NS.TYPE, ns.type);

@@ -4,6 +4,7 @@
 export const Msg = {
   PLAN: 1,
   HOOKS_DONE: 2,
+  PID_ACK: 3,
   PID: 10,
   HOOKS: 11,
   READY: 12,
@@ -16,6 +17,7 @@ export const Msg = {
 export const P = {
   MODE: 100,
   WAIT: 101,
+  PID_ACK: 102,
   NS_JOIN: 110,
   CLONE_FLAGS: 111,
   UID_MAP: 112,

@@ -77,6 +77,8 @@ export interface PlanSched {
 export interface InitPlan {
   mode: 1 | 2; // PlanMode
   wait?: boolean;
+  /** Stage 0 waits for Msg.PID_ACK after reporting the pid (the systemd driver's unit takes that pid). */
+  pidAck?: boolean;
   nsJoin: { type: number; path: string }[];
   cloneFlags: number;
   uidMap?: string;

@@ -6,7 +6,7 @@ import { buildCreatePlan } from '../plan/build';
 import { readHostFacts } from '../plan/host';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
-import { cgroupManager, checkBeforeCreate, type CgroupManager } from '../cgroups/manager';
+import { openCgroupManager, checkBeforeCreate, type CgroupManager } from '../cgroups/manager';
 import { preload } from '../cgroups/lazy';
 import { withDefaultDeviceRules } from '../cgroups/device-rules';
 import { seccompCompiler } from './seccomp';
@@ -85,7 +85,9 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;
   try {
-    cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless && !o.systemdCgroup });
+    cgroup = await openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless });
+    // systemd: the unit is started with the container process's pid, once stage 0 has reported it (PID_ACK)
+    const byUnit = cgroup.systemdUnit !== undefined;
     if (cgroup.systemdUnit) record.systemd = cgroup.systemdUnit; // saved before the unit exists: delete --force finds it
     // the controller code of create() and apply() below, by import() (see lazy.ts)
     const loading = preload(...(cgroup.version === 'v1' ? (['v1Cpuset', 'v1Resources'] as const) : (['v2Create', 'v2Resources'] as const)));
@@ -115,7 +117,7 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
         wait: o.wait,
       },
       host: readHostFacts(rootfs),
-      cgroupProcs: cgroup.procsFiles(),
+      cgroupProcs: byUnit ? [] : cgroup.procsFiles(),
       compileSeccomp: seccompCompiler(o.root),
     });
     for (const w of warnings) log.warn(w);
@@ -129,15 +131,20 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
       Object.assign(plan, rootlessIdMapWay(spec, host));
       record.owner = host.user ?? String(host.uid); // `list` shows it, as runc shows the state dir's owner
     }
+    if (byUnit) plan.pidAck = true;
     mark('create: plan built');
     await loading;
     // runc's default device rules follow the config's own (they always apply)
     const given = spec.linux?.resources ?? {};
     const resources = { ...given, devices: withDefaultDeviceRules(given.devices, spec.linux?.devices) };
-    await cgroup.create({ pid: channel.child.pid, resources });
-    faultPoint('create:cgroup-made');
-    cgroup.apply(resources);
-    mark('create: cgroup made and limits applied');
+    const cg = cgroup;
+    const makeCgroup = async (pid: number) => {
+      await cg.create({ pid, resources });
+      faultPoint('create:cgroup-made');
+      cg.apply(resources);
+      mark('create: cgroup made and limits applied');
+    };
+    if (!byUnit) await makeCgroup(channel.child.pid!);
     if (rdt && resctrl) {
       record.intelRdt = intelRdtRecord(rdt); // before anything is made: delete --force finds it
       dir.write(record);
@@ -151,7 +158,15 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     }
 
     channel.send(Msg.PLAN, encodePlanBody(plan));
-    await followCreate(channel, dir, record, spec, rdt && resctrl ? (pid) => joinIntelRdt(rdt, pid, resctrl.root) : undefined);
+    await followCreate(channel, dir, record, spec, async (pid) => {
+      if (byUnit) {
+        // the unit holds the container process, not stage 0 (which a foreground run keeps waiting)
+        await makeCgroup(pid);
+        cg.addProcess(pid); // the hierarchies systemd does not manage (v1 cpuset, freezer...)
+        channel.send(Msg.PID_ACK, '');
+      }
+      if (rdt && resctrl) joinIntelRdt(rdt, pid, resctrl.root); // before the process can start (it waits for `start`)
+    });
     mark('create: init ready');
     faultPoint('create:ready');
 
@@ -205,16 +220,16 @@ async function followCreate(
   dir: ContainerDir,
   record: ContainerRecord,
   spec: Spec,
-  joinPid?: (pid: number) => void,
+  onPid: (pid: number) => Promise<void>,
 ): Promise<void> {
   await followInit(channel, {
     on: {
-      pid: ({ pid }) => {
+      pid: async ({ pid }) => {
         record.pid = pid;
         record.pidStartTime = readProcStat(record.pid)?.startTime;
         dir.write(record);
         faultPoint('create:pid-recorded');
-        joinPid?.(pid); // resctrl: before the process can start (it waits for `start`)
+        await onPid(pid);
       },
       hooks: () => {
         // the environment is created by now (lifecycle step 2): the hooks

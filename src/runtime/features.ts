@@ -20,7 +20,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: Object.keys(namespaceTypes),
       capabilities: Object.keys(capabilityNumbers),
-      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true, rdma: true },
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -1,7 +1,8 @@
 // Rootless mode, as runc 1.1.5 decides it: --rootless true|false|auto (auto: a
-// caller who is not root, or root inside a user namespace with the cgroupfs
-// driver), and the default --root $XDG_RUNTIME_DIR/tsrun for a caller who is
-// not root (runc: $XDG_RUNTIME_DIR/runc).
+// caller who is not root, or root inside a user namespace: with the cgroupfs
+// driver always, with systemd when the user bus belongs to a user), and the
+// default --root $XDG_RUNTIME_DIR/tsrun for a caller who is not root (runc:
+// $XDG_RUNTIME_DIR/runc).
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
@@ -25,16 +26,32 @@ export function inUserNamespace(): boolean {
 
 const euid = () => process.geteuid?.() ?? 0;
 
-/** --rootless true|false|auto (absent = auto). */
-export function resolveRootless(flag: unknown, systemdCgroup: boolean): boolean {
+export type RootlessFlag = 'true' | 'false' | 'auto';
+
+/** --rootless true|false|auto (absent = auto); anything else is an error, whatever the command. */
+export function parseRootlessFlag(flag: unknown): RootlessFlag {
   const v = flag === undefined || flag === null || flag === '' ? 'auto' : String(flag);
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  if (v !== 'auto') throw new TsrunError(`--rootless ${JSON.stringify(v)}: must be true, false or auto`);
+  if (v === 'true' || v === 'false' || v === 'auto') return v;
+  throw new TsrunError(`--rootless ${JSON.stringify(v)}: must be true, false or auto`);
+}
+
+/** Whether the container's cgroups are done as rootless; only create needs it (the busctl case costs a process). */
+export function resolveRootless(flag: RootlessFlag, systemdCgroup: boolean, ownerUid: () => number = userBusOwnerUid): boolean {
+  if (flag !== 'auto') return flag === 'true';
   if (euid() !== 0) return true;
-  // root in a user namespace: runc takes it as rootless for cgroupfs (its cgroups are likely not its own);
-  // with systemd it asks the user bus, which tsrun's driver does not reach
-  return !systemdCgroup && inUserNamespace();
+  if (!inUserNamespace()) return false;
+  // root in a user namespace: with cgroupfs its cgroups are likely not its own; with systemd, runc asks whom
+  // the user bus belongs to (a systemd inside the namespace running as root is the root's own manager)
+  return systemdCgroup ? ownerUid() !== 0 : true;
+}
+
+/** OwnerUID of the user bus, as runc reads it from `busctl --user status`; 0 when that fails (runc: the same). */
+function userBusOwnerUid(): number {
+  // loaded here only: this path is root in a user namespace with --systemd-cgroup
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('busctl', ['--user', '--no-pager', 'status'], { encoding: 'utf8', timeout: 10_000 });
+  const m = /^OwnerUID=(\d+)$/m.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : 0;
 }
 
 /** runc's shouldHonorXDGRuntimeDir: not root, or root in a user namespace whose USER is not root. */

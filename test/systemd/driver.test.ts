@@ -174,6 +174,29 @@ describe.skipIf(!ok)('the systemd cgroup driver, against a real systemd', () => 
     expect(deviceRuns.tsrun.policy).toBe('strict');
   });
 
+  // the unit holds the container's processes only: a foreground run's waiting stage 0 is not counted in pids.max
+  const forks: Record<string, string> = {};
+  for (const [name, bin] of [['runc', RUNC], ['tsrun', TSRUN]] as const) {
+    it(`${name}: a foreground run's pids limit counts the container's processes only`, () => {
+      const id = `sd-fork-${name}-${process.pid}`;
+      const b = bundle((c) => {
+        c.linux.cgroupsPath = `system.slice:${name}:${id}`;
+        c.linux.resources = { ...c.linux.resources, pids: { limit: 6 } };
+        c.process.args = ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 30 & echo started $i; done'];
+      });
+      const r = rt(bin, name)('run', '--bundle', b, id);
+      // busybox sh gives up (exit 2) at the first fork that fails: sh and five sleeps fit in 6
+      forks[name] = `${r.code} ${r.stdout.trim().split('\n').pop()}`;
+      expect(`${r.stdout}${r.stderr}`).toMatch(/can't fork/);
+      expect(unitGone(`${name}-${id}.scope`)).toBe(true);
+    }, 60_000 * SLOW);
+  }
+
+  it('stops the forks at the same point as runc', () => {
+    expect(forks.tsrun).toBe(forks.runc);
+    expect(forks.tsrun).toBe('2 started 5');
+  });
+
   it('tsrun: kill --all and events --stats reach the unit\'s cgroup; a foreground run leaves no unit', () => {
     const id = `sd-all-${process.pid}`;
     const unit = `tsrun-${id}.scope`;
@@ -233,7 +256,7 @@ describe.skipIf(!ok)('the systemd cgroup driver, against a real systemd', () => 
       const id = `nosd-${process.pid}`;
       const r = rt(TSRUN, 'tsrun', { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}` })('create', '--bundle', bundle((c) => (c.linux.cgroupsPath = `system.slice:tsrun:${id}`)), id);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`tsrun: systemd over D-Bus at unix:path=${sock}: systemd is not on this bus (no org.freedesktop.systemd1)\n`);
+      expect(r.stderr).toBe(`tsrun: systemd over D-Bus at unix:path=${sock}: systemd is not on this system bus (no org.freedesktop.systemd1)\n`);
       expect(fs.existsSync(path.join(lab.dir, 'tsrun', id))).toBe(false);
       expect(Object.values(lab.hostCgroups(`/system.slice/tsrun-${id}.scope`)).filter((d) => fs.existsSync(d))).toEqual([]);
     } finally {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the systemd lab test (test/systemd/lab.test.ts) on a pure cgroup v2 kernel: the User-Mode Linux guest
+# Run the systemd lab tests (test/systemd/*.test.ts) on a pure cgroup v2 kernel: the User-Mode Linux guest
 # of ../shared/lab/cgv2-run (Linux 6.1, cgroup2 at /sys/fs/cgroup, nsdelegate; one CPU). There lab.sh boots
 # systemd in its own namespaces exactly as on the host, with PID 1 in the lab's init.scope and the lab's
 # controllers delegated to it. The guest sees the host's files read-only under a tmpfs overlay: the lab's
@@ -17,8 +17,12 @@ if [ ! -x "$LAB" ]; then
 fi
 [ "$(id -u)" = 0 ] || { echo "run-v2.sh: needs root (cgv2-run does)" >&2; exit 1; }
 start=$(date +%s.%N)
+# the busybox rootfs rootless-systemd.test.ts's user copies, made here: under UML it takes a minute
+tpl=$(mktemp -d /tmp/tsrun-v2-rootfs.XXXXXX)
+trap 'rm -rf "$tpl"' EXIT
+bash scripts/busybox-rootfs.sh "$tpl/rootfs"
 rc=0
-"$LAB" --timeout "${CGV2_TIMEOUT:-900}" -e CI -- \
+"$LAB" --timeout "${CGV2_TIMEOUT:-900}" -e CI -e TSRUN_ROOTLESS_ROOTFS="$tpl/rootfs" -- \
   node node_modules/vitest/vitest.mjs run --project systemd "$@" || rc=$?
 end=$(date +%s.%N)
 awk -v s="$start" -v e="$end" -v rc="$rc" 'BEGIN { printf "run-v2.sh: systemd lab on cgroup v2 took %.1f s (exit %d)\n", e - s, rc }' >&2

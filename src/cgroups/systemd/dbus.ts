@@ -10,11 +10,6 @@ import * as dbusCodec from 'dbus-native/lib/message';
 
 const codec = dbusCodec as { marshall(msg: OutMessage): Buffer; unmarshall(buf: Buffer): InMessage };
 
-/** The system bus, unless DBUS_SYSTEM_BUS_ADDRESS names another (as sd-bus and runc's go-dbus honour it). */
-export function systemBusAddress(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket';
-}
-
 /** The socket path of a `unix:path=` (or `unix:abstract=`) address; the first usable one of a `;` list. */
 export function socketPathOf(address: string): string {
   for (const one of address.split(';')) {
@@ -92,14 +87,17 @@ export class DbusConnection {
     readonly address: string,
   ) {}
 
-  /** Connects, authenticates as our uid (EXTERNAL) and says Hello; rejects after timeoutMs. */
-  static async open(address: string, timeoutMs = 10_000): Promise<DbusConnection> {
+  /**
+   * Connects, authenticates (EXTERNAL, as `authId`: our uid, or '' to let the bus take the socket's credentials)
+   * and says Hello; rejects after timeoutMs.
+   */
+  static async open(address: string, authId = String(process.geteuid?.() ?? 0), timeoutMs = 10_000): Promise<DbusConnection> {
     const path = socketPathOf(address);
     const socket = net.createConnection(path);
     const conn = new DbusConnection(socket, address);
     const timer = setTimeout(() => socket.destroy(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
     try {
-      await conn.handshake();
+      await conn.handshake(authId);
       await conn.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello');
       return conn;
     } catch (e) {
@@ -111,14 +109,19 @@ export class DbusConnection {
     }
   }
 
-  private handshake(): Promise<void> {
-    const uid = String(process.getuid?.() ?? 0);
+  private handshake(authId: string): Promise<void> {
     return new Promise((resolve, reject) => {
       let line = '';
       const onData = (d: Buffer) => {
         line += d.toString('latin1');
         const end = line.indexOf('\r\n');
         if (end < 0) return;
+        if (line.startsWith('DATA')) {
+          // no identity sent: the server asks for it, and an empty one means "who the socket says I am"
+          line = line.slice(end + 2);
+          this.socket.write('DATA\r\n');
+          return;
+        }
         this.socket.off('data', onData);
         this.socket.off('error', reject);
         this.socket.off('close', onClose);
@@ -132,7 +135,7 @@ export class DbusConnection {
       this.socket.on('data', onData);
       this.socket.once('error', reject);
       this.socket.once('close', onClose);
-      this.socket.write(`\0AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`);
+      this.socket.write(authId ? `\0AUTH EXTERNAL ${Buffer.from(authId, 'ascii').toString('hex')}\r\n` : '\0AUTH EXTERNAL\r\n');
     });
   }
 

@@ -3,7 +3,8 @@
 // systemd has properties for), update sets unit properties, destroy stops the unit and forgets it if it failed.
 // Everything else (limits systemd has no property for, pause, kill --all, ps, stats, OOM) is the cgroupfs code on
 // the unit's own cgroup directories, as runc does: `inner` is a V1Manager or V2Manager on those paths.
-// D-Bus is loaded by import() in the three unit calls only.
+// A rootless caller's unit goes to the user's own manager (systemd --user, on the user bus), in its delegated
+// cgroup v2 subtree. D-Bus is loaded by import(), in connectSystemd only.
 import type { Resources } from '../../spec/types';
 import type { OomWatchOptions } from '../common';
 import type { CgroupManager } from '../manager';
@@ -16,37 +17,60 @@ import { mark } from '../../log/timing';
 export interface SystemdUnitRecord {
   unit: string;
   slice: string;
+  /** A rootless container's unit, in the user's own manager (the user bus). */
+  user?: true;
 }
+
+type Systemd = import('./systemd').Systemd;
 
 /** The error class, for instanceof without loading D-Bus before a unit call needs it. */
 let SystemdError: typeof import('./systemd').SystemdError;
 
-async function withSystemd<T>(fn: (sd: import('./systemd').Systemd) => Promise<T>): Promise<T> {
+/** A connection to the system manager, or to the user's (rootless); D-Bus is loaded here, by import(). */
+export async function connectSystemd(user: boolean): Promise<Systemd> {
   mark('systemd: connect');
-  const mod = await import('./systemd');
+  const [mod, { busChoice }] = await Promise.all([import('./systemd'), import('./bus-choice')]);
   mark('systemd: client loaded');
-  const { Systemd } = mod;
   SystemdError = mod.SystemdError;
-  const sd = await Systemd.connect();
+  const sd = await mod.Systemd.connect(busChoice(user));
   mark('systemd: connected');
-  try {
-    return await fn(sd);
-  } finally {
-    sd.close();
-    mark('systemd: done');
-  }
+  return sd;
 }
 
 export class SystemdManager implements CgroupManager {
   /** false while this process has not asked for the unit: a create that failed before needs no D-Bus to undo. */
   private unitAsked: boolean;
+  /** A connection opened before create() needs it (openCgroupManager), so that connecting overlaps other work. */
+  private early: Promise<Systemd> | undefined;
   constructor(
     private readonly inner: CgroupManager,
     readonly systemdUnit: SystemdUnitRecord,
     private readonly id: string,
-    opts: { reopened: boolean } = { reopened: true },
+    opts: { reopened: boolean; early?: Promise<Systemd> } = { reopened: true },
   ) {
     this.unitAsked = opts.reopened;
+    this.early = opts.early;
+    // a create that fails before create() never awaits it: its failure is not an unhandled rejection
+    this.early?.catch(() => undefined);
+  }
+
+  /** One connection for fn: the early one if there is one, closed after. */
+  private async withSystemd<T>(fn: (sd: Systemd) => Promise<T>): Promise<T> {
+    const early = this.early;
+    this.early = undefined;
+    const sd = await (early ?? connectSystemd(this.systemdUnit.user === true));
+    try {
+      return await fn(sd);
+    } finally {
+      sd.close();
+      mark('systemd: done');
+    }
+  }
+
+  /** Closes the early connection if nothing used it. */
+  private dropEarly(): void {
+    this.early?.then((sd) => sd.close(), () => undefined);
+    this.early = undefined;
   }
 
   get version(): 'v1' | 'v2' {
@@ -71,7 +95,7 @@ export class SystemdManager implements CgroupManager {
     const { unitBaseProperties } = await import('./properties');
     const slice = this.systemdUnit.unit.endsWith('.slice') ? undefined : this.systemdUnit.slice;
     const props = [...unitBaseProperties({ id: this.id, slice, pid: o.pid, version: this.version }), ...(await this.properties(o.resources ?? {}))];
-    await withSystemd(async (sd) => {
+    await this.withSystemd(async (sd) => {
       this.unitAsked = true; // connected: from here a failure may leave a unit to stop
       try {
         await sd.startTransientUnit(this.systemdUnit.unit, props);
@@ -96,16 +120,17 @@ export class SystemdManager implements CgroupManager {
 
   async update(resources: Resources): Promise<void> {
     const props = await this.properties(resources);
-    if (props.length) await withSystemd((sd) => sd.setUnitProperties(this.systemdUnit.unit, props));
+    if (props.length) await this.withSystemd((sd) => sd.setUnitProperties(this.systemdUnit.unit, props));
     await this.inner.update(resources);
   }
 
   /** Stops the unit (its processes are dead by now), forgets it, then removes what systemd left. */
   async destroy(): Promise<void> {
     let failed: unknown;
-    if (this.unitAsked) {
+    if (!this.unitAsked) this.dropEarly();
+    else {
       try {
-        await withSystemd(async (sd) => {
+        await this.withSystemd(async (sd) => {
           await sd.stopUnit(this.systemdUnit.unit);
           await sd.resetFailedUnit(this.systemdUnit.unit);
         });

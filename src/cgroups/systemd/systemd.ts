@@ -1,7 +1,8 @@
 // systemd's manager API over D-Bus, the calls the driver makes: start a transient unit and wait for its job,
 // change a unit's properties, stop it and wait, forget a failed one. Errors name the unit and what systemd said.
 import { TsrunError } from '../../errors';
-import { DbusConnection, DbusError, systemBusAddress, type InMessage } from './dbus';
+import type { BusChoice } from './bus-choice';
+import { DbusConnection, DbusError, type InMessage } from './dbus';
 import type { Property } from './properties';
 
 const DEST = 'org.freedesktop.systemd1';
@@ -19,8 +20,9 @@ export class Systemd {
     bus.onSignal = (m) => this.onSignal(m);
   }
 
-  static async connect(address = systemBusAddress()): Promise<Systemd> {
-    const bus = await DbusConnection.open(address);
+  static async connect(choice: BusChoice): Promise<Systemd> {
+    const { address } = choice;
+    const bus = await DbusConnection.open(address, choice.authId);
     const sd = new Systemd(bus);
     try {
       // JobRemoved(u id, o job, s unit, s result) comes to the client that queued the job
@@ -29,7 +31,7 @@ export class Systemd {
       ]);
       // without activation: a bus with no systemd on it is an error here, not on the first call
       const [there] = (await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [DEST])) as [boolean];
-      if (!there) throw new Error(`systemd is not on this bus (no ${DEST})`);
+      if (!there) throw new Error(`systemd is not on this ${choice.kind} bus (no ${DEST})`);
     } catch (e) {
       bus.close();
       throw new TsrunError(`systemd over D-Bus at ${address}: ${(e as Error).message}`);
@@ -80,6 +82,30 @@ export class Systemd {
       if (e instanceof DbusError) throw new SystemdError(e.name, `${what}: ${e.message} (${e.name})`);
       throw new TsrunError(`${what}: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * The manager's own cgroup: "/" for the system manager; for a user's, its service's, e.g.
+   * "/user.slice/user-1000.slice/user@1000.service", below which its slices and scopes live.
+   */
+  async managerControlGroup(): Promise<string> {
+    const what = 'read the systemd manager\'s ControlGroup';
+    const [v] = await this.property(PATH, MANAGER, 'ControlGroup', what);
+    if (typeof v !== 'string' || !v.startsWith('/')) throw new TsrunError(`${what}: systemd answered ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  private async property(objectPath: string, iface: string, name: string, what: string): Promise<unknown[]> {
+    let body: unknown[];
+    try {
+      body = await this.bus.call(DEST, objectPath, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [iface, name]);
+    } catch (e) {
+      if (e instanceof DbusError) throw new SystemdError(e.name, `${what}: ${e.message} (${e.name})`);
+      throw new TsrunError(`${what}: ${(e as Error).message}`);
+    }
+    // a variant decodes as [signature tree, [value]]
+    const v = body[0];
+    return Array.isArray(v) && Array.isArray(v[1]) ? (v[1] as unknown[]) : [v];
   }
 
   /** StartTransientUnit(name, "replace", props, []) and its job. */
