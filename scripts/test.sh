@@ -22,7 +22,7 @@ npx vitest run --project rootless
 [ "$(id -u)" = 0 ] && bash conformance/ci.sh
 # the cgroup tests (kernel and real containers) again on a pure cgroup v2 kernel (../shared/lab), 1.5-3 min
 bash test/cgv2/run-cgroups-v2.sh
-# the systemd lab and the driver's tests again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), 10-12 min
+# the systemd lab, the driver's tests and the rootless ones (a user's own systemd) again on the pure cgroup v2 kernel (PID 1 in the lab's init.scope, controllers delegated), 12-15 min
 bash test/systemd/run-v2.sh
 # the rootless checks whose cgroups differ, again on the pure cgroup v2 kernel (a v2 subtree delegated to the user), ~2.5 min
 bash test/rootless/run-v2.sh
