@@ -82,42 +82,60 @@ describe('--rootless', () => {
   });
 });
 
-describe('D-Bus EXTERNAL with no identity', () => {
-  it('answers the server\'s DATA challenge with an empty one, then says Hello', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-dbus-'));
-    const sock = path.join(dir, 'bus');
-    const seen: string[] = [];
-    const server = net.createServer((c) => {
-      let text = '';
-      let begun = false;
-      const call = (d: Buffer) => {
-        const m = codec.unmarshall(d);
-        seen.push(`call ${m.member}`);
-        c.write(codec.marshall({ type: 2, serial: 1, replySerial: m.serial, destination: ':1.9', signature: 's', body: [':1.9'] }));
-      };
-      c.on('data', (d: Buffer) => {
-        if (begun) return call(d);
-        text += d.toString('latin1');
-        for (let i = text.indexOf('\r\n'); i >= 0 && !begun; i = text.indexOf('\r\n')) {
-          const line = text.slice(0, i);
-          text = text.slice(i + 2);
-          seen.push(line);
-          if (line === '\0AUTH EXTERNAL') c.write('DATA\r\n');
-          else if (line === 'DATA') c.write('OK 0123456789abcdef0123456789abcdef\r\n');
-          else if (line === 'BEGIN') begun = true;
-        }
-        if (begun && text.length) call(Buffer.from(text, 'latin1')); // the Hello can come with BEGIN
-      });
+/** A fake bus: says OK (for `identity`, or after a DATA challenge for none), answers every call, records what came. */
+async function fakeBus(sock: string, seen: string[], opts: { okOnlyAfterHello?: boolean } = {}): Promise<net.Server> {
+  const server = net.createServer((c) => {
+    let text = '';
+    let begun = false;
+    let okSent = false;
+    const ok = () => {
+      if (!okSent) c.write('OK 0123456789abcdef0123456789abcdef\r\n');
+      okSent = true;
+    };
+    const call = (d: Buffer) => {
+      const m = codec.unmarshall(d);
+      seen.push(`call ${m.member}`);
+      if (opts.okOnlyAfterHello) ok();
+      c.write(codec.marshall({ type: 2, serial: 1, replySerial: m.serial, destination: ':1.9', signature: 's', body: [':1.9'] }));
+    };
+    c.on('data', (d: Buffer) => {
+      if (begun) return call(d);
+      text += d.toString('latin1');
+      for (let i = text.indexOf('\r\n'); i >= 0 && !begun; i = text.indexOf('\r\n')) {
+        const line = text.slice(0, i);
+        text = text.slice(i + 2);
+        seen.push(line);
+        if (line === '\0AUTH EXTERNAL') c.write('DATA\r\n');
+        else if (line.startsWith('\0AUTH EXTERNAL ') && !opts.okOnlyAfterHello) ok();
+        else if (line === 'DATA') ok();
+        else if (line === 'BEGIN') begun = true;
+      }
+      if (begun && text.length) call(Buffer.from(text, 'latin1')); // the Hello can come with BEGIN
     });
-    await new Promise<void>((r) => server.listen(sock, r));
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  return server;
+}
+
+describe('the D-Bus handshake', () => {
+  const withBus = async (opts: { okOnlyAfterHello?: boolean }, authId: string): Promise<string[]> => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-dbus-'));
+    const seen: string[] = [];
+    const server = await fakeBus(path.join(dir, 'bus'), seen, opts);
     try {
-      const conn = await DbusConnection.open(`unix:path=${sock}`, '', 5000);
+      const conn = await DbusConnection.open(`unix:path=${path.join(dir, 'bus')}`, authId, 5000);
       conn.close();
-      expect(seen).toEqual(['\0AUTH EXTERNAL', 'DATA', 'BEGIN', 'call Hello']);
+      return seen;
     } finally {
       server.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  };
+  it('with no identity (root in a user namespace), answers the DATA challenge with an empty one, then says Hello', async () => {
+    expect(await withBus({}, '')).toEqual(['\0AUTH EXTERNAL', 'DATA', 'BEGIN', 'call Hello']);
+  });
+  it('with a uid, sends BEGIN and Hello without waiting for OK: one round trip (this bus says OK only after Hello)', async () => {
+    expect(await withBus({ okOnlyAfterHello: true }, '1000')).toEqual([`\0AUTH EXTERNAL ${Buffer.from('1000').toString('hex')}`, 'BEGIN', 'call Hello']);
   });
 });
 

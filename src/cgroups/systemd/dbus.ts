@@ -97,8 +97,13 @@ export class DbusConnection {
     const conn = new DbusConnection(socket, address);
     const timer = setTimeout(() => socket.destroy(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
     try {
-      await conn.handshake(authId);
-      await conn.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello');
+      // with an identity the server needs no more from us: BEGIN and Hello go with AUTH, one round trip for all
+      const pipelined = authId !== '';
+      const authed = conn.handshake(authId, pipelined);
+      const hello = pipelined ? conn.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello') : undefined;
+      hello?.catch(() => undefined); // a refused AUTH is the error told
+      await authed;
+      await (hello ?? conn.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello'));
       return conn;
     } catch (e) {
       socket.destroy();
@@ -109,7 +114,8 @@ export class DbusConnection {
     }
   }
 
-  private handshake(authId: string): Promise<void> {
+  /** AUTH EXTERNAL; BEGIN is sent with it when `pipelined`, else once the server said OK. */
+  private handshake(authId: string, pipelined: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       let line = '';
       const onData = (d: Buffer) => {
@@ -127,7 +133,7 @@ export class DbusConnection {
         this.socket.off('close', onClose);
         if (!line.startsWith('OK ')) return reject(new Error(`authentication refused: ${line.slice(0, end)}`));
         // anything after the OK line is the start of the message stream
-        this.socket.write('BEGIN\r\n');
+        if (!pipelined) this.socket.write('BEGIN\r\n');
         this.listen(Buffer.from(line.slice(end + 2), 'latin1'));
         resolve();
       };
@@ -135,7 +141,8 @@ export class DbusConnection {
       this.socket.on('data', onData);
       this.socket.once('error', reject);
       this.socket.once('close', onClose);
-      this.socket.write(authId ? `\0AUTH EXTERNAL ${Buffer.from(authId, 'ascii').toString('hex')}\r\n` : '\0AUTH EXTERNAL\r\n');
+      const auth = authId ? `\0AUTH EXTERNAL ${Buffer.from(authId, 'ascii').toString('hex')}\r\n` : '\0AUTH EXTERNAL\r\n';
+      this.socket.write(pipelined ? `${auth}BEGIN\r\n` : auth);
     });
   }
 

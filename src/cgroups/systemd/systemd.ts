@@ -25,12 +25,14 @@ export class Systemd {
     const bus = await DbusConnection.open(address, choice.authId);
     const sd = new Systemd(bus);
     try {
-      // JobRemoved(u id, o job, s unit, s result) comes to the client that queued the job
-      await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
-        `type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`,
-      ]);
-      // without activation: a bus with no systemd on it is an error here, not on the first call
-      const [there] = (await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [DEST])) as [boolean];
+      // both at once (one round trip): JobRemoved(u id, o job, s unit, s result) comes to the client that queued
+      // the job; and, without activation, a bus with no systemd on it is an error here, not on the first call
+      const [, [there]] = (await Promise.all([
+        bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+          `type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`,
+        ]),
+        bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [DEST]),
+      ])) as [unknown, [boolean]];
       if (!there) throw new Error(`systemd is not on this ${choice.kind} bus (no ${DEST})`);
     } catch (e) {
       bus.close();
