@@ -104,15 +104,8 @@ static char *wait_hooks_done(struct plan *p)
 {
 	if (send_msg(g_syncfd, MSG_HOOKS, NULL, 0) < 0)
 		_exit(1); /* the runtime is gone: nobody to report to */
-	uint32_t tag, len;
-	uint8_t *buf;
-	if (recv_msg(g_syncfd, &tag, &buf, &len, PLAN_MAX_BYTES) < 0) {
-		if (errno == 0)
-			_exit(1);
-		die(errno, "wait for MSG_HOOKS_DONE");
-	}
-	if (tag != MSG_HOOKS_DONE)
-		die(0, "expected MSG_HOOKS_DONE, got %s (%u)", tag_name(tag), tag);
+	uint32_t len;
+	uint8_t *buf = recv_expected(MSG_HOOKS_DONE, &len);
 	if (memchr(buf, 0, len))
 		die(0, "MSG_HOOKS_DONE: a NUL byte in the state");
 	if (len == 0 && p->state_json) {

@@ -181,6 +181,9 @@ int send_u64(int fd, uint32_t tag, uint64_t v);
 int send_str(int fd, uint32_t tag, const char *s);
 /* 0 on success; -1 with errno set, errno 0 meaning a clean EOF. */
 int recv_msg(int fd, uint32_t *tag, uint8_t **payload, uint32_t *len, uint32_t max);
+/* The runtime's answer during setup: exits quietly if it went away (it reported why, or was
+ * killed), dies on any other tag. Returns the payload (NUL-terminated), its length in *len. */
+uint8_t *recv_expected(uint32_t want, uint32_t *len);
 
 /* ---- plan.c / dump.c ------------------------------------------------------ */
 

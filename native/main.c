@@ -126,21 +126,6 @@ static void netdevs_into_child(struct plan *p, int procfd, pid_t pid)
 	netdev_configure(p);
 }
 
-/* P_PID_ACK: the runtime puts the process in its cgroup (a systemd unit) first */
-static void wait_pid_ack(void)
-{
-	uint32_t tag, len;
-	uint8_t *buf;
-	if (recv_msg(g_syncfd, &tag, &buf, &len, PLAN_MAX_BYTES) < 0) {
-		if (errno == 0) /* the runtime went away: it reported why, or was killed */
-			_exit(1);
-		die(errno, "wait for MSG_PID_ACK");
-	}
-	if (tag != MSG_PID_ACK)
-		die(0, "expected MSG_PID_ACK, got %s (%u)", tag_name(tag), tag);
-	free(buf);
-}
-
 static void stage0(struct plan *p)
 {
 	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -270,8 +255,10 @@ static void stage0(struct plan *p)
 	send_bind_sources(p, procfd, pid, rel[1]);
 	if (send_u64(g_syncfd, MSG_PID, (uint64_t)pid) < 0)
 		die(errno, "send MSG_PID");
-	if (p->pid_ack)
-		wait_pid_ack();
+	if (p->pid_ack) { /* the runtime puts the process in its cgroup (a systemd unit) first */
+		uint32_t len;
+		free(recv_expected(MSG_PID_ACK, &len));
+	}
 	int32_t hostpid = pid;
 	if (write_all(rel[1], &hostpid, sizeof hostpid) < 0)
 		die(errno, "release the container process");

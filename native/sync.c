@@ -79,6 +79,20 @@ static int read_exact(int fd, void *buf, size_t len)
 	return 0;
 }
 
+uint8_t *recv_expected(uint32_t want, uint32_t *len)
+{
+	uint32_t tag;
+	uint8_t *buf;
+	if (recv_msg(g_syncfd, &tag, &buf, len, PLAN_MAX_BYTES) < 0) {
+		if (errno == 0)
+			_exit(1);
+		die(errno, "wait for %s", tag_name(want));
+	}
+	if (tag != want)
+		die(0, "expected %s, got %s (%u)", tag_name(want), tag_name(tag), tag);
+	return buf;
+}
+
 int recv_msg(int fd, uint32_t *tag, uint8_t **payload, uint32_t *len, uint32_t max)
 {
 	uint32_t h[2];
