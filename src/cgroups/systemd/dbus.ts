@@ -91,7 +91,7 @@ export class DbusConnection {
    * Connects, authenticates (EXTERNAL, as `authId`: our uid, or '' to let the bus take the socket's credentials)
    * and says Hello; rejects after timeoutMs.
    */
-  static async open(address: string, authId = String(process.geteuid?.() ?? 0), timeoutMs = 10_000): Promise<DbusConnection> {
+  static async open(address: string, authId: string, timeoutMs = 10_000): Promise<DbusConnection> {
     const path = socketPathOf(address);
     const socket = net.createConnection(path);
     const conn = new DbusConnection(socket, address);
