@@ -305,6 +305,7 @@ void setup_console(struct plan *p, int sock, bool bind_console);
 
 int recv_fd(int sock);
 int proxy_terminal(struct plan *p, int master, pid_t pid); /* the wait status */
+int criu_main(int syncfd);   /* criu.c: `tsrun-init --criu SYNCFD` */
 void tty_restore(void);
 
 /* ---- sealed.c ------------------------------------------------------------- */

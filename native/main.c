@@ -305,12 +305,18 @@ int main(int argc, char **argv, char **envp)
 		return dump_plan_main();
 	if (argc == 3 && strcmp(argv[1], "--umount-tree") == 0)
 		return umount_tree_main(argv[2]);
+	bool criu = argc == 3 && strcmp(argv[1], "--criu") == 0;
+	if (criu) {
+		argc--;
+		argv++;
+	}
 	char *end = NULL;
 	long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
 	if (argc != 2 || !*argv[1] || *end || fd < 3 || fd > 1 << 20) {
 		fprintf(stderr, "usage: tsrun-init <syncfd (3 or above)>\n"
 				"       tsrun-init --dump-plan < plan-body\n"
-				"       tsrun-init --umount-tree PATH\n");
+				"       tsrun-init --umount-tree PATH\n"
+				"       tsrun-init --criu <syncfd>\n");
 		return 2;
 	}
 	/* our end of the socket: blocking, whatever the spawner left */
@@ -322,6 +328,13 @@ int main(int argc, char **argv, char **envp)
 	if (fl & O_NONBLOCK)
 		fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
 	g_syncfd = (int)fd;
+	if (criu) {
+		/* no container is entered from here: no sealed copy of us is needed */
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+			die(errno, "set close-on-exec on the sync fd %ld", fd);
+		ensure_std_fds();
+		return criu_main((int)fd);
+	}
 	/* first of all, before the plan: the sync fd must still survive execve */
 	reexec_sealed(argv, envp);
 	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)

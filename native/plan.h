@@ -33,6 +33,11 @@ enum msg_tag {
 	MSG_PLAN = 1,        /* GROUP: the plan */
 	MSG_HOOKS_DONE = 2,  /* STR: state JSON for createContainer/startContainer hooks */
 	MSG_PID_ACK = 3,     /* empty: the runtime has put the process in its cgroup (P_PID_ACK) */
+	/* runtime -> init in --criu mode (criu.c) */
+	MSG_CRIU_START = 4,  /* STR0s: criu path, console socket path or "", "1" to keep a pty master */
+	MSG_CRIU_REQ = 5,    /* bytes: one criu_req to send as is (the first also lets criu start) */
+	MSG_CRIU_CLOSE = 6,  /* empty: no more requests (shutdown our side of CRIU's socket) */
+	MSG_CRIU_WAIT = 7,   /* U64: wait for this restored process (our child) and report MSG_EXIT */
 	/* init -> runtime */
 	MSG_PID = 10,        /* U64: host pid of the container (or exec'd) process */
 	MSG_HOOKS = 11,      /* empty: mounts are done, before pivot_root; runtime
@@ -43,6 +48,8 @@ enum msg_tag {
 	MSG_WARN = 14,       /* STR: a warning to log; setup continues */
 	MSG_EXIT = 15,       /* U64: wait status of the process (only with P_WAIT) */
 	MSG_STARTED = 16,    /* empty: the fifo was opened (start), about to execve */
+	MSG_CRIU_RESP = 17,  /* bytes: one criu_resp as CRIU sent it (an fd with it was handled) */
+	MSG_CRIU_EXIT = 18,  /* U64: wait status of criu, once its socket is closed */
 };
 
 /* ---- plan records (inside MSG_PLAN) ------------------------------------- */

@@ -22,6 +22,12 @@ static const struct tag_info table[] = {
 	T(MSG_WARN, RK_STR, RF_NONE, SC_MSG, 0, false),
 	T(MSG_EXIT, RK_U64, RF_DEC, SC_MSG, 0, false),
 	T(MSG_STARTED, RK_EMPTY, RF_NONE, SC_MSG, 0, false),
+	T(MSG_CRIU_START, RK_BYTES, RF_NONE, SC_MSG, 0, false),
+	T(MSG_CRIU_REQ, RK_BYTES, RF_NONE, SC_MSG, 0, false),
+	T(MSG_CRIU_CLOSE, RK_EMPTY, RF_NONE, SC_MSG, 0, false),
+	T(MSG_CRIU_WAIT, RK_U64, RF_DEC, SC_MSG, 0, false),
+	T(MSG_CRIU_RESP, RK_BYTES, RF_NONE, SC_MSG, 0, false),
+	T(MSG_CRIU_EXIT, RK_U64, RF_DEC, SC_MSG, 0, false),
 
 	T(P_MODE, RK_U64, RF_DEC, SC_PLAN, 0, false),
 	T(P_WAIT, RK_U64, RF_BOOL, SC_PLAN, 0, false),

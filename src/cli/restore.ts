@@ -4,7 +4,7 @@ import { criuFlagsOf } from './criu-flags';
 
 export default async function restore(ctx: CommandContext): Promise<number> {
   const f = ctx.flags;
-  await restoreContainer({
+  return restoreContainer({
     ...criuFlagsOf(ctx),
     root: ctx.root,
     id: requireId(ctx),
@@ -17,5 +17,4 @@ export default async function restore(ctx: CommandContext): Promise<number> {
     lsmMountContext: str(f['lsm-mount-context']),
     systemdCgroup: Boolean(ctx.globals['systemd-cgroup']),
   });
-  return 0;
 }

@@ -5,6 +5,10 @@ export const Msg = {
   PLAN: 1,
   HOOKS_DONE: 2,
   PID_ACK: 3,
+  CRIU_START: 4,
+  CRIU_REQ: 5,
+  CRIU_CLOSE: 6,
+  CRIU_WAIT: 7,
   PID: 10,
   HOOKS: 11,
   READY: 12,
@@ -12,6 +16,8 @@ export const Msg = {
   WARN: 14,
   EXIT: 15,
   STARTED: 16,
+  CRIU_RESP: 17,
+  CRIU_EXIT: 18,
 } as const;
 
 export const P = {

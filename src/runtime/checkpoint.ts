@@ -14,16 +14,9 @@ import { TsrunError } from '../errors';
 import { log } from '../log/logger';
 import { destroyContainer } from './destroy';
 import type { Spec } from '../spec/types';
-import {
-  DESCRIPTORS_FILE,
-  bindMounts,
-  externalCgroupMounts,
-  parseMountinfo,
-  runCriu,
-  sharedArgs,
-  stdioLinks,
-  type CriuFlags,
-} from './criu';
+import { DESCRIPTORS_FILE, bindMounts, criuFailure, externalCgroupMounts, parseMountinfo, sharedOpts, stdioLinks, type CriuFlags } from './criu';
+import { CriuReqType } from './criu-proto';
+import { CriuSession } from './criu-session';
 
 export interface CheckpointOptions extends CriuFlags {
   root: string;
@@ -44,23 +37,17 @@ async function checkpointLocked(o: CheckpointOptions): Promise<void> {
   if (status !== 'running' && status !== 'paused') throw new TsrunError(`container ${o.id} is not running: ${status}`);
   if (rec.hostMounts) throw new TsrunError(`container ${o.id} has no mount namespace: checkpoint needs one (CRIU dumps a mount namespace)`);
   const spec = dir.readConfig();
-  if (spec.process?.terminal) {
-    // CRIU refuses its /dev/console, a pts whose master (the engine's) is outside: "tty: Unable to find a master"
-    throw new TsrunError(
-      `container ${o.id} has a terminal: checkpoint cannot save it (its pts master is outside the container, which CRIU accepts only through its RPC's orphan-pts-master, not its command line)`,
-    );
-  }
   for (const d of [o.imagePath, o.workPath]) {
     if (d) mkdirSync(d, { recursive: true, mode: 0o700 }); // a container may be checkpointed again into the same place
   }
 
-  const args = ['--tree', String(rec.pid), '--root', rec.rootfs, ...sharedArgs(o)];
+  const logName = o.preDump ? 'pre-dump.log' : 'dump.log';
+  const opts = { ...sharedOpts(o, logName), pid: rec.pid, root: rec.rootfs, leaveRunning: Boolean(o.leaveRunning) };
   const freezer = rec.cgroupPaths.freezer ?? (Object.keys(rec.cgroupPaths).length === 1 ? rec.cgroupPaths.unified : undefined);
-  if (freezer) args.push('--freeze-cgroup', freezer);
-  if (o.leaveRunning) args.push('--leave-running');
-  if (o.parentPath) args.push('--prev-images-dir', o.parentPath, '--track-mem');
-  if (o.preDump) args.push('--track-mem');
-  for (const ns of ['network', 'pid'] as const) args.push(...externalNamespace(spec, ns, rec.pid));
+  if (freezer) opts.freezeCgroup = freezer;
+  if (o.parentPath) opts.parentImg = o.parentPath;
+  if (o.preDump || o.parentPath) opts.trackMem = true;
+  opts.external = (['network', 'pid'] as const).flatMap((ns) => externalNamespace(spec, ns, rec.pid));
 
   if (!o.preDump) {
     // mounts whose source is outside the container: CRIU saves their mount point under a key, and restore
@@ -72,11 +59,18 @@ async function checkpointLocked(o: CheckpointOptions): Promise<void> {
       ...((spec.linux?.namespaces ?? []).some((n) => n.type === 'cgroup') ? [] : externalCgroupMounts(mounts)),
       ...boundDevices(spec, mounts),
     ]);
-    for (const k of keys) args.push('--ext-mount-map', `${k}:${k}`);
+    opts.extMnt = [...keys].map((k) => ({ key: k, val: k }));
     writeFileSync(path.join(o.imagePath, DESCRIPTORS_FILE), JSON.stringify(stdioLinks(rec.pid)), { mode: 0o600 });
   }
 
-  runCriu(o, o.preDump ? 'pre-dump' : 'dump', args, { logName: o.preDump ? 'pre-dump.log' : 'dump.log', stdio: 'quiet' });
+  const session = await CriuSession.start({ criu: o.criu, imagesDir: o.imagePath, workDir: o.workPath });
+  try {
+    const resp = await session.request({ type: o.preDump ? CriuReqType.PRE_DUMP : CriuReqType.DUMP, opts }, () => undefined);
+    if (!resp.success) throw criuFailure(o, o.preDump ? 'pre-dump' : 'dump', resp, logName);
+    await session.close();
+  } finally {
+    session.end();
+  }
   if (o.leaveRunning || o.preDump) return;
   // CRIU killed the processes once the images were written: what is left is the container's record
   for (const p of await destroyContainer(dir, rec, { runPoststop: true })) log.warn(p);
@@ -88,7 +82,7 @@ function externalNamespace(spec: Spec, type: 'network' | 'pid', pid: number): st
   if (!ns?.path) return [];
   const file = type === 'network' ? 'net' : 'pid';
   const ino = statSync(`/proc/${pid}/ns/${file}`).ino;
-  return ['--external', `${file}[${ino}]:${type === 'network' ? 'extRootNetNS' : 'extRootPidNS'}`];
+  return [`${file}[${ino}]:${type === 'network' ? 'extRootNetNS' : 'extRootPidNS'}`];
 }
 
 /** Device nodes bound from the host (in a user namespace mknod is refused, so the init binds them). */

@@ -1,15 +1,13 @@
-// Running criu(8) for checkpoint and restore, through its command line (runc
-// speaks its swrk RPC instead: protobuf over a SOCK_SEQPACKET socket). Every
-// option runc sets through the RPC has a command-line twin, the images are
-// the same, and one spawnSync needs no socket code (Node has no SEQPACKET)
-// nor a protobuf codec. What only the RPC has: the notifications (prestart
-// hooks at setup-namespaces) and the orphan pts master (a new terminal on
-// restore); see restore.ts for how those are handled.
-import { spawnSync } from 'node:child_process';
+// What checkpoint and restore tell CRIU, as runc tells it: the options of
+// its RPC (criu-proto.ts) from runc's flags, the external mounts, the stdio
+// pipes, and CRIU's own words when it fails. criu-session.ts holds the
+// conversation.
 import { readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors';
 import type { Spec } from '../spec/types';
+import { CriuCgMode, type CriuOpts, type CriuResp } from './criu-proto';
+import { IMAGES_DIR_FD, WORK_DIR_FD } from './criu-session';
 
 /** The flags checkpoint and restore share, as runc names them. */
 export interface CriuFlags {
@@ -28,26 +26,35 @@ export interface CriuFlags {
 /** runc's file in the image directory: where fds 0-2 of the init pointed (pipe:[N] is given back on restore). */
 export const DESCRIPTORS_FILE = 'descriptors.json';
 
-const CGROUP_MODES = new Set(['soft', 'full', 'strict', 'ignore']);
-const EMPTY_NS: Record<string, string> = { network: 'net', net: 'net' };
+const CLONE_NEWNET = 0x40000000;
 
-export function sharedArgs(f: CriuFlags): string[] {
-  const args = ['--images-dir', f.imagePath, '-v4'];
-  if (f.workPath) args.push('--work-dir', f.workPath);
+/** The options both share; the log is LOG_NAME in the work directory (the image directory without one). */
+export function sharedOpts(f: CriuFlags, logName: string): CriuOpts {
   const mode = f.manageCgroupsMode || 'soft';
-  if (!CGROUP_MODES.has(mode)) throw new TsrunError(`--manage-cgroups-mode: "${mode}" is none of soft, full, strict, ignore`);
-  args.push(`--manage-cgroups=${mode}`);
-  if (f.tcpEstablished) args.push('--tcp-established');
-  if (f.extUnixSk) args.push('--ext-unix-sk');
-  if (f.shellJob) args.push('--shell-job');
-  if (f.fileLocks) args.push('--file-locks');
-  if (f.autoDedup) args.push('--auto-dedup');
+  if (!Object.hasOwn(CriuCgMode, mode)) throw new TsrunError(`--manage-cgroups-mode: "${mode}" is none of soft, full, strict, ignore`);
+  let emptyNs = 0;
   for (const ns of f.emptyNs ?? []) {
-    const name = EMPTY_NS[ns];
-    if (!name) throw new TsrunError(`--empty-ns: "${ns}" is not supported (only network)`);
-    args.push('--empty-ns', name);
+    if (ns !== 'network' && ns !== 'net') throw new TsrunError(`--empty-ns: "${ns}" is not supported (only network)`);
+    emptyNs |= CLONE_NEWNET;
   }
-  return args;
+  const o: CriuOpts = {
+    imagesDirFd: IMAGES_DIR_FD,
+    logLevel: 4,
+    logFile: logName,
+    manageCgroups: true,
+    manageCgroupsMode: CriuCgMode[mode as keyof typeof CriuCgMode],
+    notifyScripts: true,
+    shellJob: Boolean(f.shellJob),
+    tcpEstablished: Boolean(f.tcpEstablished),
+    extUnixSk: Boolean(f.extUnixSk),
+    fileLocks: Boolean(f.fileLocks),
+    autoDedup: Boolean(f.autoDedup),
+    // a terminal's pts whose master is outside: dumped without it, given a new one on restore
+    orphanPtsMaster: true,
+  };
+  if (f.workPath) o.workDirFd = WORK_DIR_FD;
+  if (emptyNs) o.emptyNs = emptyNs;
+  return o;
 }
 
 /** Mount points inside the container whose source CRIU cannot see from there: the spec's bind mounts. */
@@ -96,53 +103,34 @@ export function stdioLinks(pid: number): string[] {
   });
 }
 
-/** --inherit-fd for each pipe among the saved descriptors: fd N of criu (ours) replaces it. */
-export function inheritPipes(imagePath: string): string[] {
+/** For each pipe among the saved descriptors: fd N of criu (our fd N) takes its place. */
+export function inheritPipes(imagePath: string): { key: string; fd: number }[] {
   let fds: string[];
   try {
     fds = JSON.parse(readFileSync(path.join(imagePath, DESCRIPTORS_FILE), 'utf8')) as string[];
   } catch (e) {
     throw new TsrunError(`read ${path.join(imagePath, DESCRIPTORS_FILE)}: ${(e as Error).message} (not an image of tsrun or runc checkpoint?)`);
   }
-  const args: string[] = [];
+  const out: { key: string; fd: number }[] = [];
   fds.forEach((link, fd) => {
-    if (typeof link === 'string' && link.startsWith('pipe:')) args.push('--inherit-fd', `fd[${fd}]:${link}`);
+    if (typeof link === 'string' && link.startsWith('pipe:')) out.push({ key: link, fd });
   });
-  return args;
+  return out;
 }
 
-/**
- * Runs criu ACTION ARGS; a failure is one line with CRIU's last errors and the log's path. `prefix` runs
- * before criu (restore puts it in the container's cgroups that way).
- */
-export function runCriu(
-  f: CriuFlags,
-  action: string,
-  args: string[],
-  opts: { logName: string; stdio: 'inherit' | 'quiet'; prefix?: string[]; env?: Record<string, string> },
-): void {
-  const logDir = f.workPath ?? f.imagePath;
-  const logFile = path.join(logDir, opts.logName);
-  const argv = [...(opts.prefix ?? []), f.criu, action, ...args, '--log-file', opts.logName];
-  const r = spawnSync(argv[0], argv.slice(1), {
-    stdio: opts.stdio === 'inherit' ? 'inherit' : ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...opts.env },
-    encoding: 'utf8',
-  });
-  if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TsrunError(`criu not found at "${f.criu}": install criu, or name it with --criu PATH`);
-    throw new TsrunError(`run ${f.criu} ${action}: ${r.error.message}`);
-  }
-  if (r.status === 0) return;
-  // before its log is open (kernel feature detection) criu writes to stderr only
-  let text = typeof r.stderr === 'string' ? r.stderr : '';
+/** A failed answer as one line: CRIU's errno and message, its last errors from the log, and the log's path. */
+export function criuFailure(f: CriuFlags, action: string, resp: CriuResp, logName: string): TsrunError {
+  const logFile = path.join(f.workPath ?? f.imagePath, logName);
+  let text = '';
   try {
-    text += readFileSync(logFile, 'utf8');
+    text = readFileSync(logFile, 'utf8');
   } catch {
     // no log
   }
-  throw new TsrunError(`criu ${action} failed (${r.signal ? `signal ${r.signal}` : `exit ${r.status}`})${criuErrors(text)}; log file: ${logFile}`);
+  // CRIU's own message is its first error, which may be a harmless one the log's errors leave out
+  const fromLog = criuErrors(text);
+  const why = [fromLog ? '' : resp.crErrmsg?.trim(), resp.crErrno ? `errno ${resp.crErrno}` : ''].filter(Boolean).join(', ');
+  return new TsrunError(`criu ${action} failed${why ? ` (${why})` : ''}${fromLog}; log file: ${logFile}`);
 }
 
 /** CRIU's own words from its output: the last errors, and what they mean when CRIU cannot run on this kernel. */

@@ -1,7 +1,7 @@
 // Talks to tsrun-init over the socket it gets as its last fd: sends the plan,
 // then reads its messages (records, see native/plan.h) one at a time.
 import { encodeMessage } from '../plan/encode';
-import { spawnInit, type InitProcess, type InitTransport } from './init-process';
+import { spawnInit, type InitMode, type InitProcess, type InitTransport } from './init-process';
 import { initBinary } from './init-binary';
 
 export interface InitMessage {
@@ -34,8 +34,8 @@ export class InitChannel {
    * Starts tsrun-init with our stdio as its stdio, preserveFds more fds
    * (3 .. 3+N-1) passed through, and the channel socket after them.
    */
-  static spawn(preserveFds = 0): InitChannel {
-    const { proc, transport } = spawnInit(initBinary(), preserveFds);
+  static spawn(preserveFds = 0, mode?: InitMode): InitChannel {
+    const { proc, transport } = spawnInit(initBinary(), preserveFds, mode);
     return new InitChannel(proc, transport);
   }
 

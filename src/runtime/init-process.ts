@@ -25,14 +25,25 @@ export interface InitTransport {
   close(): void;
 }
 
+/** What a mode other than the container's init needs: its arguments before syncFd, our fds to pass, an environment. */
+export interface InitMode {
+  args: string[];
+  /** Our fds, which the init gets as 3, 4, ... (after the preserved ones). */
+  fds: number[];
+  env: Record<string, string>;
+}
+
 /**
  * Runs `binary syncFd` with our stdio as its 0-2, `preserveFds` more of our
  * fds (3 .. 3+N-1) passed through, and one end of a socketpair at syncFd.
  */
-export function spawnInit(binary: string, preserveFds: number): { proc: InitProcess; transport: InitTransport } {
-  const syncFd = 3 + preserveFds;
+export function spawnInit(binary: string, preserveFds: number, mode?: InitMode): { proc: InitProcess; transport: InitTransport } {
+  const fds: number[] = [];
+  for (let i = 0; i < preserveFds; i++) fds.push(3 + i);
+  fds.push(...(mode?.fds ?? []));
+  const how = { fds, syncFd: 3 + fds.length, args: mode?.args ?? [], env: mode?.env ?? {} };
   try {
-    return bunRuntime() ? spawnWithBun(bunRuntime()!, binary, preserveFds, syncFd) : spawnWithNode(binary, preserveFds, syncFd);
+    return bunRuntime() ? spawnWithBun(bunRuntime()!, binary, how) : spawnWithNode(binary, how);
   } catch (e) {
     if (e instanceof TsrunError) throw e;
     throw new TsrunError(`start ${binary}: ${(e as Error).message}`);
@@ -58,11 +69,18 @@ function bunRuntime(): BunApi | undefined {
   return (globalThis as { Bun?: BunApi }).Bun;
 }
 
-function spawnWithBun(bun: BunApi, binary: string, preserveFds: number, syncFd: number): { proc: InitProcess; transport: InitTransport } {
-  const stdio: (string | number)[] = ['inherit', 'inherit', 'inherit'];
-  for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+interface SpawnHow {
+  fds: number[];
+  syncFd: number;
+  args: string[];
+  env: Record<string, string>;
+}
+
+function spawnWithBun(bun: BunApi, binary: string, how: SpawnHow): { proc: InitProcess; transport: InitTransport } {
+  const { syncFd } = how;
+  const stdio: (string | number)[] = ['inherit', 'inherit', 'inherit', ...how.fds];
   stdio.push('pipe'); // a socketpair; our end is non-blocking
-  const child = bun.spawn([binary, String(syncFd)], { stdio, env: {}, argv0: 'tsrun-init' });
+  const child = bun.spawn([binary, ...how.args, String(syncFd)], { stdio, env: how.env, argv0: 'tsrun-init' });
   const fd = child.stdio[syncFd];
   if (typeof fd !== 'number') {
     child.kill('SIGKILL');
@@ -131,12 +149,12 @@ function writeAllNonBlocking(fd: number, data: Uint8Array): void {
 
 // --- Node --------------------------------------------------------------------
 
-function spawnWithNode(binary: string, preserveFds: number, syncFd: number): { proc: InitProcess; transport: InitTransport } {
+function spawnWithNode(binary: string, how: SpawnHow): { proc: InitProcess; transport: InitTransport } {
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
-  const stdio: (number | 'pipe')[] = [0, 1, 2];
-  for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+  const { syncFd } = how;
+  const stdio: (number | 'pipe')[] = [0, 1, 2, ...how.fds];
   stdio.push('pipe'); // a socketpair, as a net.Socket
-  const child = spawn(binary, [String(syncFd)], { stdio, env: {}, argv0: 'tsrun-init' });
+  const child = spawn(binary, [...how.args, String(syncFd)], { stdio, env: how.env, argv0: 'tsrun-init' });
   const socket = child.stdio[syncFd] as import('node:net').Socket | null;
   if (!socket) {
     child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 // podman 4.3 `container checkpoint` and `container restore` with tsrun as the runtime: a counter goes on from
-// where it was, in place and with --leave-running; the calls podman and conmon make are recorded and checked.
+// where it was, in place, with --leave-running and with a terminal; the calls podman and conmon make are recorded and checked.
 // podman finds criu on PATH (it asks its version itself), and so does tsrun: the private criu 4.1 goes first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -111,15 +111,25 @@ describe.skipIf(!enabled)('podman checkpoint and restore with tsrun', () => {
     expect(tsrunState(id)).toBeUndefined();
   }, 60_000);
 
-  it('a container with a terminal is refused with the reason, and runs on', () => {
+  it('a container with a terminal (-t) is checkpointed and restored with a new terminal, which conmon gets', () => {
     const r = p.run(['-dt', '--name', 'ck3'], counter);
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim();
+    expect(waitFor(() => logged('ck3').length >= 5, 10_000)).toBe(true);
     const ck = p.podman(['container', 'checkpoint', 'ck3']);
-    expect(ck.code).not.toBe(0);
-    expect(ck.stderr).toContain(`container ${id} has a terminal: checkpoint cannot save it`);
-    expect(p.inspect('ck3', '{{.State.Status}}')).toBe('running');
+    expect(ck.code, ck.stderr).toBe(0);
+    expect(tsrunState(id)).toBeUndefined();
+    const atCheckpoint = logged('ck3');
+    const rs = p.podman(['container', 'restore', 'ck3']);
+    expect(rs.code, rs.stderr).toBe(0);
     expect(tsrunState(id)!.status).toBe('running');
+    // conmon reads the new terminal: the counter's lines go on reaching podman's log, from where they were
+    expect(waitFor(() => logged('ck3').length >= atCheckpoint.length + 5, 10_000)).toBe(true);
+    const all = logged('ck3');
+    expect(all.every((x, i) => x === i + 1), all.join(' ')).toBe(true);
+    expect(p.podman(['exec', 'ck3', '/bin/sh', '-c', 'readlink /proc/1/fd/1']).stdout).toMatch(/^\/dev\/pts\/\d+/);
+    const [restore] = callsOf(id, 'restore');
+    expect(flagsOf(commandOf(restore.argv).args, ['--bundle', '--pid-file', '--image-path', '--work-path', '--console-socket']).flags['--console-socket']).toBeTruthy();
     expect(p.podman(['rm', '--force', '--time', '0', 'ck3']).code).toBe(0);
     expect(tsrunState(id)).toBeUndefined();
   }, 60_000);

@@ -167,8 +167,13 @@ describe.skipIf(!enabled)('checkpoint and restore', () => {
     expect(e.code).toBe(1);
     expect(e.stderr).toContain('no CRIU images in');
     expect(leftovers(h.root, none)).toEqual([]);
-    const fg = tsrun(['restore', '--bundle', bundle, '--image-path', path.join(h.dir, 'nothing'), none]);
-    expect([fg.code, fg.stderr]).toEqual([1, expect.stringContaining('restore: only --detach (-d) is supported')]);
+    // images exist from here on, so that the checks after theirs are reached
+    const some = path.join(h.dir, 'some-img');
+    fs.mkdirSync(some);
+    fs.writeFileSync(path.join(some, 'inventory.img'), '');
+    const cs = tsrun(['restore', '-d', '--console-socket', path.join(h.dir, 'none.sock'), '--bundle', bundle, '--image-path', some, none]);
+    expect([cs.code, cs.stderr]).toEqual([1, expect.stringContaining('--console-socket is given but process.terminal is false')]);
+    expect(leftovers(h.root, none)).toEqual([]);
     const np = tsrun(['restore', '-d', '--no-pivot', '--bundle', bundle, '--image-path', path.join(h.dir, 'nothing'), none]);
     expect([np.code, np.stderr]).toEqual([1, expect.stringContaining('--no-pivot is not supported')]);
     // a restore that CRIU fails (the bind mount's source is gone) takes back its cgroup, mount and state

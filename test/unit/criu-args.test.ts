@@ -4,16 +4,30 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DESCRIPTORS_FILE, bindMounts, criuErrors, externalCgroupMounts, inheritPipes, parseMountinfo, sharedArgs } from '../../src/runtime/criu';
+import { DESCRIPTORS_FILE, bindMounts, criuErrors, externalCgroupMounts, inheritPipes, parseMountinfo, sharedOpts } from '../../src/runtime/criu';
 
 describe('criu arguments', () => {
-  it('maps runc flags to CRIU options, soft cgroups by default', () => {
-    expect(sharedArgs({ criu: 'criu', imagePath: '/i' })).toEqual(['--images-dir', '/i', '-v4', '--manage-cgroups=soft']);
+  it('maps runc flags to CRIU options, soft cgroups by default, a pts master outside allowed', () => {
+    const base = { imagesDirFd: 3, logLevel: 4, logFile: 'x.log', manageCgroups: true, notifyScripts: true, orphanPtsMaster: true };
+    expect(sharedOpts({ criu: 'criu', imagePath: '/i' }, 'x.log')).toEqual({
+      ...base,
+      manageCgroupsMode: 3,
+      shellJob: false,
+      tcpEstablished: false,
+      extUnixSk: false,
+      fileLocks: false,
+      autoDedup: false,
+    });
     expect(
-      sharedArgs({ criu: 'criu', imagePath: '/i', workPath: '/w', manageCgroupsMode: 'ignore', tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, emptyNs: ['network'] }),
-    ).toEqual(['--images-dir', '/i', '-v4', '--work-dir', '/w', '--manage-cgroups=ignore', '--tcp-established', '--ext-unix-sk', '--shell-job', '--file-locks', '--empty-ns', 'net']);
-    expect(() => sharedArgs({ criu: 'criu', imagePath: '/i', manageCgroupsMode: 'all' })).toThrow('--manage-cgroups-mode');
-    expect(() => sharedArgs({ criu: 'criu', imagePath: '/i', emptyNs: ['pid'] })).toThrow('--empty-ns: "pid"');
+      sharedOpts(
+        { criu: 'criu', imagePath: '/i', workPath: '/w', manageCgroupsMode: 'ignore', tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, emptyNs: ['network'] },
+        'x.log',
+      ),
+    ).toEqual({ ...base, manageCgroupsMode: 0, workDirFd: 4, tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, autoDedup: false, emptyNs: 0x40000000 });
+    expect(sharedOpts({ criu: 'criu', imagePath: '/i', manageCgroupsMode: 'strict' }, 'x.log').manageCgroupsMode).toBe(5);
+    expect(() => sharedOpts({ criu: 'criu', imagePath: '/i', manageCgroupsMode: 'all' }, 'x.log')).toThrow('--manage-cgroups-mode');
+    expect(() => sharedOpts({ criu: 'criu', imagePath: '/i', manageCgroupsMode: 'toString' }, 'x.log')).toThrow('--manage-cgroups-mode');
+    expect(() => sharedOpts({ criu: 'criu', imagePath: '/i', emptyNs: ['pid'] }, 'x.log')).toThrow('--empty-ns: "pid"');
   });
 
   it('finds bind mounts by type or option, sources relative to the bundle', () => {
@@ -37,7 +51,7 @@ describe('criu arguments', () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'criu-args-'));
     try {
       fs.writeFileSync(path.join(d, DESCRIPTORS_FILE), JSON.stringify(['/dev/null', 'pipe:[12]', 'pipe:[13]']));
-      expect(inheritPipes(d)).toEqual(['--inherit-fd', 'fd[1]:pipe:[12]', '--inherit-fd', 'fd[2]:pipe:[13]']);
+      expect(inheritPipes(d)).toEqual([{ key: 'pipe:[12]', fd: 1 }, { key: 'pipe:[13]', fd: 2 }]);
       expect(() => inheritPipes(path.join(d, 'none'))).toThrow(DESCRIPTORS_FILE);
     } finally {
       fs.rmSync(d, { recursive: true });

@@ -1,0 +1,129 @@
+// One conversation with CRIU's RPC (`criu swrk`), as runc has it, through
+// `tsrun-init --criu` (native/criu.c), which holds the SOCK_SEQPACKET socket
+// and the fds Bun cannot: criu_req out, criu_resp in, each notification
+// answered once the runtime has done its part (hooks at setup-namespaces).
+// Why the RPC and not criu's command line: only the RPC has
+// orphan-pts-master (a container with a terminal), rst_sibling (the restored
+// process a child of ours, for a foreground restore) and the notifications
+// at the points where runc runs hooks.
+import { closeSync, openSync } from 'node:fs';
+import { Msg } from '../plan/tags';
+import { TsrunError } from '../errors';
+import { InitChannel, type InitMessage } from './init-channel';
+import { CriuReqType, decodeCriuResp, encodeCriuReq, type CriuReq, type CriuResp } from './criu-proto';
+
+export interface CriuSessionOptions {
+  criu: string;
+  imagesDir: string;
+  workDir?: string;
+  /** restore: where the new terminal's master goes. */
+  consoleSocket?: string;
+  /** restore in the foreground with a terminal and no socket: the init keeps the master and proxies our stdio. */
+  keepMaster?: boolean;
+}
+
+/** The fd numbers CRIU finds the directories at (in the init, which CRIU sees as its peer). */
+export const IMAGES_DIR_FD = 3;
+export const WORK_DIR_FD = 4;
+
+export type NotifyHandler = (script: string, pid: number) => void | Promise<void>;
+
+export class CriuSession {
+  private constructor(
+    private readonly channel: InitChannel,
+    private readonly dirFds: number[],
+    /** criu's pid, before it runs: the caller puts it in the container's cgroups. */
+    readonly criuPid: number,
+  ) {}
+
+  static async start(o: CriuSessionOptions): Promise<CriuSession> {
+    const dirFds: number[] = [];
+    try {
+      for (const d of [o.imagesDir, ...(o.workDir ? [o.workDir] : [])]) {
+        try {
+          dirFds.push(openSync(d, 'r'));
+        } catch (e) {
+          throw new TsrunError(`open ${d}: ${(e as Error).message}`);
+        }
+      }
+      const env = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => kv[1] !== undefined));
+      const channel = InitChannel.spawn(0, { args: ['--criu'], fds: dirFds, env });
+      const start = [o.criu, o.consoleSocket ?? '', o.keepMaster ? '1' : '0'].map((s) => `${s}\0`).join('');
+      channel.send(Msg.CRIU_START, start);
+      const m = await channel.next();
+      if (m?.tag !== Msg.PID || m.payload.length !== 8) {
+        channel.detach();
+        throw unexpected(m, 'the pid of criu');
+      }
+      return new CriuSession(channel, dirFds, Number(m.payload.readBigUInt64LE(0)));
+    } catch (e) {
+      for (const fd of dirFds) closeSync(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Sends req and answers every notification (after onNotify, which may throw: CRIU is then told it failed);
+   * returns CRIU's last answer, which the caller checks for success.
+   */
+  async request(req: CriuReq, onNotify: NotifyHandler): Promise<CriuResp> {
+    this.channel.send(Msg.CRIU_REQ, encodeCriuReq(req));
+    for (;;) {
+      const m = await this.channel.next();
+      if (m?.tag === Msg.CRIU_EXIT) return { type: req.type, success: false, crErrmsg: `criu exited (${waitStatusText(m.payload)}) before it answered` };
+      if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, "criu's answer");
+      let resp: CriuResp;
+      try {
+        resp = decodeCriuResp(m.payload);
+      } catch (e) {
+        throw new TsrunError(`criu: ${(e as Error).message}`);
+      }
+      if (!resp.success || resp.type !== CriuReqType.NOTIFY) return resp;
+      try {
+        await onNotify(resp.notify?.script ?? '', resp.notify?.pid ?? 0);
+      } catch (e) {
+        this.channel.send(Msg.CRIU_REQ, encodeCriuReq({ type: CriuReqType.NOTIFY, notifySuccess: false }));
+        throw e;
+      }
+      this.channel.send(Msg.CRIU_REQ, encodeCriuReq({ type: CriuReqType.NOTIFY, notifySuccess: true }));
+    }
+  }
+
+  /** No more requests: criu ends (after a pre-dump it would wait for one). Resolves with its wait status. */
+  async close(): Promise<number> {
+    this.channel.send(Msg.CRIU_CLOSE, '');
+    for (;;) {
+      const m = await this.channel.next();
+      if (m?.tag === Msg.CRIU_EXIT && m.payload.length === 8) return Number(m.payload.readBigUInt64LE(0));
+      if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, 'the exit of criu');
+    }
+  }
+
+  /** After close(): waits for the restored process (the init's child); its wait status. */
+  async waitRestored(pid: number): Promise<number> {
+    const v = Buffer.alloc(8);
+    v.writeBigUInt64LE(BigInt(pid));
+    this.channel.send(Msg.CRIU_WAIT, v);
+    const m = await this.channel.next();
+    if (m?.tag !== Msg.EXIT || m.payload.length !== 8) throw unexpected(m, `the exit of process ${pid}`);
+    return Number(m.payload.readBigUInt64LE(0));
+  }
+
+  /** Ends the conversation; a criu still running is killed by the init, which then exits. */
+  end(): void {
+    this.channel.detach();
+    for (const fd of this.dirFds.splice(0)) closeSync(fd);
+  }
+}
+
+function waitStatusText(payload: Buffer): string {
+  if (payload.length !== 8) return 'unknown status';
+  const s = Number(payload.readBigUInt64LE(0));
+  return s & 0x7f ? `signal ${s & 0x7f}` : `exit ${(s >> 8) & 0xff}`;
+}
+
+function unexpected(m: InitMessage | null, wanted: string): TsrunError {
+  if (m === null) return new TsrunError(`tsrun-init --criu ended before ${wanted}`);
+  if (m.tag === Msg.ERROR) return new TsrunError(m.payload.toString('utf8'));
+  return new TsrunError(`tsrun-init --criu sent message ${m.tag} where ${wanted} was expected`);
+}
