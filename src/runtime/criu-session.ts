@@ -20,6 +20,8 @@ export interface CriuSessionOptions {
   consoleSocket?: string;
   /** restore in the foreground with a terminal and no socket: the init keeps the master and proxies our stdio. */
   keepMaster?: boolean;
+  /** Files criu gets open, each for the inherit_fd of its key (a namespace joined by path: runc's extRootNetNS). */
+  inherit?: { key: string; file: string; what: string }[];
 }
 
 /** The fd numbers CRIU finds the directories at (in the init, which CRIU sees as its peer). */
@@ -31,23 +33,31 @@ export type NotifyHandler = (script: string, pid: number) => void | Promise<void
 export class CriuSession {
   private constructor(
     private readonly channel: InitChannel,
-    private readonly dirFds: number[],
+    private readonly fds: number[],
     /** criu's pid, before it runs: the caller puts it in the container's cgroups. */
     readonly criuPid: number,
+    /** The inherit_fd entries for o.inherit: fd numbers as criu has them. */
+    readonly inherited: { key: string; fd: number }[],
   ) {}
 
   static async start(o: CriuSessionOptions): Promise<CriuSession> {
-    const dirFds: number[] = [];
-    try {
-      for (const d of [o.imagesDir, ...(o.workDir ? [o.workDir] : [])]) {
-        try {
-          dirFds.push(openSync(d, 'r'));
-        } catch (e) {
-          throw new TsrunError(`open ${d}: ${(e as Error).message}`);
-        }
+    const fds: number[] = [];
+    const open = (file: string, what: string) => {
+      try {
+        fds.push(openSync(file, 'r'));
+      } catch (e) {
+        throw new TsrunError(`open ${what} ${file}: ${(e as Error).message}`);
       }
+    };
+    try {
+      open(o.imagesDir, 'the image directory');
+      if (o.workDir) open(o.workDir, 'the work directory');
+      const firstInherited = fds.length;
+      for (const { file, what } of o.inherit ?? []) open(file, what);
+      // the init (and criu after it) has our fds as 3, 4, ... in this order
+      const inherited = (o.inherit ?? []).map(({ key }, i) => ({ key, fd: 3 + firstInherited + i }));
       const env = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => kv[1] !== undefined));
-      const channel = InitChannel.spawn(0, { args: ['--criu'], fds: dirFds, env });
+      const channel = InitChannel.spawn(0, { args: ['--criu'], fds, env });
       const start = [o.criu, o.consoleSocket ?? '', o.keepMaster ? '1' : '0'].map((s) => `${s}\0`).join('');
       channel.send(Msg.CRIU_START, start);
       const m = await channel.next();
@@ -55,9 +65,9 @@ export class CriuSession {
         channel.detach();
         throw unexpected(m, 'the pid of criu');
       }
-      return new CriuSession(channel, dirFds, Number(m.payload.readBigUInt64LE(0)));
+      return new CriuSession(channel, fds, Number(m.payload.readBigUInt64LE(0)), inherited);
     } catch (e) {
-      for (const fd of dirFds) closeSync(fd);
+      for (const fd of fds) closeSync(fd);
       throw e;
     }
   }
@@ -112,7 +122,7 @@ export class CriuSession {
   /** Ends the conversation; a criu still running is killed by the init, which then exits. */
   end(): void {
     this.channel.detach();
-    for (const fd of this.dirFds.splice(0)) closeSync(fd);
+    for (const fd of this.fds.splice(0)) closeSync(fd);
   }
 }
 

@@ -62,10 +62,6 @@ export async function restoreContainer(o: RestoreOptions): Promise<number> {
   if (!(spec.linux?.namespaces ?? []).some((n) => n.type === 'mount' && !n.path)) {
     throw new TsrunError('restore: the config has no mount namespace of its own: CRIU restores one');
   }
-  for (const type of ['network', 'pid'] as const) {
-    const ns = (spec.linux?.namespaces ?? []).find((n) => n.type === type);
-    if (ns?.path) throw new TsrunError(`restore: a ${type} namespace joined by path (${ns.path}) is not supported yet`);
-  }
   const { record, session } = await withLock(o.root, id, () => restoreLocked(o, id, spec, bundle, rootfs, terminal));
   if (o.detach) {
     session.end(); // the restored process goes to our parent's subreaper, as a detached runc's does
@@ -134,7 +130,9 @@ async function restoreLocked(
       workDir: o.workPath,
       consoleSocket: o.consoleSocket,
       keepMaster: terminal && !o.consoleSocket,
+      inherit: externalNamespaces(spec),
     });
+    opts.inheritFd.push(...session.inherited);
     // criu starts in the container's cgroups (a systemd unit is started with it), so that what it restores
     // is born there; with --manage-cgroups-mode ignore the processes stay where criu is
     if (byUnit) {
@@ -173,6 +171,17 @@ async function restoreLocked(
     }
     throw e;
   }
+}
+
+/**
+ * A network or pid namespace the config joins by path was left out of the images (checkpoint named it external,
+ * under runc's keys): CRIU restores into the one at the path, which must exist.
+ */
+function externalNamespaces(spec: Spec): { key: string; file: string; what: string }[] {
+  const keys = { network: 'extRootNetNS', pid: 'extRootPidNS' } as const;
+  return (spec.linux?.namespaces ?? [])
+    .filter((n): n is typeof n & { type: keyof typeof keys; path: string } => (n.type === 'network' || n.type === 'pid') && Boolean(n.path))
+    .map((n) => ({ key: keys[n.type], file: n.path, what: `the ${n.type} namespace to join (linux.namespaces, type ${n.type}):` }));
 }
 
 /**

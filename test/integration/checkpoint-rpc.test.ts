@@ -4,7 +4,7 @@
 // signals, then deletes), and the prestart/createRuntime hooks at CRIU's
 // setup-namespaces, with the restored pid in their state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Harness, TSRUN, leftovers, rootAvailable } from '../helpers/harness';
@@ -62,6 +62,20 @@ describe.skipIf(!enabled)('checkpoint and restore through the RPC', () => {
     return { b, file: path.join(outDir, name) };
   };
   const contiguous = (v: number[]) => v.every((x, i) => x === i + 1);
+  /** A process's pid in its own pid namespace (the last of its NSpid). */
+  const nsPidOf = (hostPid: number | string) => Number(/^NSpid:.*\t(\d+)$/m.exec(fs.readFileSync(`/proc/${hostPid}/status`, 'utf8'))![1]);
+  /** The pids, as seen there, of the processes in the pid namespace of host pid `of`. */
+  const pidsIn = (of: number): number[] => {
+    const ino = fs.statSync(`/proc/${of}/ns/pid`).ino;
+    return fs.readdirSync('/proc').flatMap((d) => {
+      try {
+        if (!/^\d+$/.test(d) || fs.statSync(`/proc/${d}/ns/pid`).ino !== ino) return [];
+        return [nsPidOf(d)];
+      } catch {
+        return [];
+      }
+    });
+  };
   const receive = async (sock: string, input: string) => {
     const r = collect(receiver, [sock, input]);
     await waitFor(() => r.out().startsWith('ready\n'), 'the console receiver to listen');
@@ -206,5 +220,53 @@ describe.skipIf(!enabled)('checkpoint and restore through the RPC', () => {
     const now = counts(file).length;
     await new Promise((res) => setTimeout(res, 400));
     expect(counts(file).length).toBe(now);
+  }, 60_000);
+
+  it('network and pid namespaces joined by path are left out of the images and joined again on restore', async () => {
+    const netns = `tsrun-ck-${process.pid}`;
+    const holder = h.id('nsholder');
+    expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    try {
+      // a pod's sandbox: its pid namespace is the one the counter joins
+      const hb = h.bundle((c) => (c.process.args = ['sh', '-c', 'while :; do sleep 0.2; done'])); // it reaps orphans, as pause does
+      expect(tsrun(['run', '-d', '--bundle', hb, holder], quiet).code).toBe(0);
+      const holderPid = pidOf(holder);
+      const join = (c: Record<string, any>) => {
+        c.linux.namespaces = c.linux.namespaces.filter((x: { type: string }) => x.type !== 'network' && x.type !== 'pid');
+        c.linux.namespaces.push({ type: 'network', path: `/run/netns/${netns}` }, { type: 'pid', path: `/proc/${holderPid}/ns/pid` });
+      };
+      const { b, file } = counterBundle('i=0; while :; do i=$((i+1)); echo $i >> $F; sleep 0.1; done', join);
+      const a = h.id('nsj');
+      expect(tsrun(['run', '-d', '--bundle', b, a], quiet).code).toBe(0);
+      await waitFor(() => counts(file).length >= 5, 'the counter to count to 5');
+      const oldPid = nsPidOf(pidOf(a));
+      expect(oldPid).toBeGreaterThan(1);
+      const img = path.join(h.dir, 'img-nsjoin');
+      const ck = tsrun(['checkpoint', '--image-path', img, a]);
+      expect(ck.code, ck.stderr).toBe(0);
+      const at = counts(file).length;
+      // CRIU restores the counter under its old pid there, free once the sandbox's init has reaped it
+      await waitFor(() => !pidsIn(holderPid).includes(oldPid), `pid ${oldPid} to be free in the sandbox`);
+      const r = h.id('nsjr');
+      const rs = tsrun(['restore', '-d', '--bundle', b, '--image-path', img, r]);
+      expect(rs.code, rs.stderr).toBe(0);
+      const pid = pidOf(r);
+      expect(fs.statSync(`/proc/${pid}/ns/net`).ino).toBe(fs.statSync(`/run/netns/${netns}`).ino);
+      expect(fs.statSync(`/proc/${pid}/ns/pid`).ino).toBe(fs.statSync(`/proc/${holderPid}/ns/pid`).ino);
+      await waitFor(() => counts(file).length >= at + 3, 'the restored counter to count on');
+      expect(contiguous(counts(file))).toBe(true);
+      expect(tsrun(['delete', '--force', r]).code).toBe(0);
+      expect(leftovers(h.root, r)).toEqual([]);
+
+      // the namespace must still be there
+      expect(spawnSync('ip', ['netns', 'delete', netns]).status).toBe(0);
+      const gone = tsrun(['restore', '-d', '--bundle', b, '--image-path', img, h.id('nsgone')]);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toContain(`the network namespace to join (linux.namespaces, type network): /run/netns/${netns}`);
+      expect(leftovers(h.root, h.id('nsgone'))).toEqual([]);
+    } finally {
+      tsrun(['delete', '--force', holder]);
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
   }, 60_000);
 });
