@@ -19,40 +19,55 @@
 
 #include "init.h"
 
-/* Connected early, while host paths are still reachable (before setns into
- * a mount namespace, before pivot_root). */
-int connect_unix(const char *path, const char *what)
+/* -1 with errno on failure; a path too long for sun_path goes through an fd
+ * of its directory. */
+int try_connect_unix(const char *path)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		die(errno, "open a socket for %s", what);
+		return -1;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int dirfd = -1;
+	int dirfd = -1, r = -1, err = 0;
 	if (strlen(path) >= sizeof sa.sun_path) {
-		/* too long for sun_path: go through an fd of its directory */
 		char *dir = xstrndup(path, strlen(path));
 		char *slash = strrchr(dir, '/');
-		if (!slash)
-			die(ENAMETOOLONG, "connect to %s \"%s\"", what, path);
-		*slash = '\0';
-		dirfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dirfd < 0)
-			die(errno, "open the directory of %s \"%s\"", what, path);
-		int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", fd_path(dirfd), slash + 1);
-		if (n < 0 || (size_t)n >= sizeof sa.sun_path)
-			die(ENAMETOOLONG, "connect to %s \"%s\"", what, path);
+		if (slash) {
+			*slash = '\0';
+			dirfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
+		int n = dirfd < 0 ? -1 : snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", fd_path(dirfd), slash + 1);
+		if (!slash || (dirfd >= 0 && (n < 0 || (size_t)n >= sizeof sa.sun_path)))
+			err = ENAMETOOLONG;
+		else if (dirfd < 0)
+			err = errno;
 		free(dir);
 	} else {
 		memcpy(sa.sun_path, path, strlen(path) + 1);
 	}
-	int r;
-	do
-		r = connect(s, (struct sockaddr *)&sa, sizeof sa);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		die(errno, "connect to %s \"%s\"", what, path);
+	if (!err) {
+		do
+			r = connect(s, (struct sockaddr *)&sa, sizeof sa);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			err = errno;
+	}
 	if (dirfd >= 0)
 		close(dirfd);
+	if (err) {
+		close(s);
+		errno = err;
+		return -1;
+	}
+	return s;
+}
+
+/* Connected early, while host paths are still reachable (before setns into
+ * a mount namespace, before pivot_root). */
+int connect_unix(const char *path, const char *what)
+{
+	int s = try_connect_unix(path);
+	if (s < 0)
+		die(errno, "connect to %s \"%s\"", what, path);
 	return s;
 }
 

@@ -75,6 +75,25 @@ static _Noreturn void exec_criu(const struct criu_start *s, int gate, int sk)
 	die(errno, "run %s swrk", s->criu);
 }
 
+/* A failure here is told, not died of: the runtime then fails CRIU's
+ * notification, and CRIU undoes what it made (its cgroup yard mounts) and
+ * ends, where a killed criu would leave them. */
+static void send_master(const char *path, int master)
+{
+	char msg[512];
+	int cs = try_connect_unix(path);
+	if (cs < 0)
+		snprintf(msg, sizeof msg, "connect to the console socket \"%s\": %s", path, errstr(errno));
+	else if (send_fd(cs, master, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
+		snprintf(msg, sizeof msg, "send the pty master to the console socket \"%s\": %s", path, errstr(errno));
+	else
+		msg[0] = '\0';
+	if (cs >= 0)
+		close(cs);
+	if (msg[0])
+		send_str(g_syncfd, MSG_ERROR, msg);
+}
+
 /* One message from CRIU, to the runtime; a pty master with it goes on. */
 static bool relay_answer(int sk, const struct criu_start *s, int *master, uint8_t *buf)
 {
@@ -97,10 +116,7 @@ static bool relay_answer(int sk, const struct criu_start *s, int *master, uint8_
 		int fd;
 		memcpy(&fd, CMSG_DATA(c), sizeof fd);
 		if (s->console_socket) {
-			int cs = connect_unix(s->console_socket, "the console socket");
-			if (send_fd(cs, fd, "/dev/ptmx", strlen("/dev/ptmx")) < 0)
-				die(errno, "send the pty master to the console socket \"%s\"", s->console_socket);
-			close(cs);
+			send_master(s->console_socket, fd);
 			close(fd);
 		} else if (s->keep_master && *master < 0) {
 			*master = fd;

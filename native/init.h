@@ -298,6 +298,7 @@ void fix_stdio_owner(struct plan *p);
 /* ---- console.c ------------------------------------------------------------ */
 
 int connect_unix(const char *path, const char *what);
+int try_connect_unix(const char *path); /* -1 with errno */
 int send_fd(int sock, int fd, const void *data, size_t len);
 void setup_console(struct plan *p, int sock, bool bind_console);
 

@@ -229,7 +229,7 @@ export const commands: CommandDef[] = [
       'empty-ns': emptyNs,
       'auto-dedup': { type: 'boolean', describe: 'deduplicate the memory images while restoring' },
       // containerd's shim passes it on every restore; it names runc's subreaper for a foreground restore
-      'no-subreaper': { type: 'boolean', describe: 'accepted for containerd: restore runs detached and uses no subreaper', ignored: true },
+      'no-subreaper': { type: 'boolean', describe: 'accepted for containerd: no subreaper is needed (the restored process is a child of tsrun-init)', ignored: true },
       'no-pivot': { type: 'boolean', describe: 'refused: CRIU switches the root itself, with pivot_root' },
       'lsm-profile': { type: 'string', describe: 'an LSM profile TYPE:NAME for the restored process (refused: no LSM here)' },
       'lsm-mount-context': { type: 'string', describe: 'an LSM mount context (refused: no LSM here)' },

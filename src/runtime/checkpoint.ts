@@ -68,8 +68,10 @@ async function checkpointLocked(o: CheckpointOptions): Promise<void> {
     const resp = await session.request({ type: o.preDump ? CriuReqType.PRE_DUMP : CriuReqType.DUMP, opts }, () => undefined);
     if (!resp.success) throw criuFailure(o, o.preDump ? 'pre-dump' : 'dump', resp, logName);
     await session.close();
-  } finally {
     session.end();
+  } catch (e) {
+    await session.abandon();
+    throw e;
   }
   if (o.leaveRunning || o.preDump) return;
   // CRIU killed the processes once the images were written: what is left is the container's record

@@ -78,9 +78,16 @@ export class CriuSession {
    */
   async request(req: CriuReq, onNotify: NotifyHandler): Promise<CriuResp> {
     this.channel.send(Msg.CRIU_REQ, encodeCriuReq(req));
+    // what the init could not do for a notification (send the pty master on): CRIU is told at its answer
+    let failed: string | undefined;
     for (;;) {
       const m = await this.channel.next();
+      if (m?.tag === Msg.ERROR && failed === undefined) {
+        failed = m.payload.toString('utf8');
+        continue;
+      }
       if (m?.tag === Msg.CRIU_EXIT) return { type: req.type, success: false, crErrmsg: `criu exited (${waitStatusText(m.payload)}) before it answered` };
+      if (m === null && failed !== undefined) throw new TsrunError(failed);
       if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, "criu's answer");
       let resp: CriuResp;
       try {
@@ -88,8 +95,12 @@ export class CriuSession {
       } catch (e) {
         throw new TsrunError(`criu: ${(e as Error).message}`);
       }
-      if (!resp.success || resp.type !== CriuReqType.NOTIFY) return resp;
+      if (!resp.success || resp.type !== CriuReqType.NOTIFY) {
+        if (failed !== undefined) throw new TsrunError(failed);
+        return resp;
+      }
       try {
+        if (failed !== undefined) throw new TsrunError(failed);
         await onNotify(resp.notify?.script ?? '', resp.notify?.pid ?? 0);
       } catch (e) {
         this.channel.send(Msg.CRIU_REQ, encodeCriuReq({ type: CriuReqType.NOTIFY, notifySuccess: false }));
@@ -117,6 +128,21 @@ export class CriuSession {
     const m = await this.channel.next();
     if (m?.tag !== Msg.EXIT || m.payload.length !== 8) throw unexpected(m, `the exit of process ${pid}`);
     return Number(m.payload.readBigUInt64LE(0));
+  }
+
+  /**
+   * After a failure: lets criu end by itself (it undoes its own mounts) for up to timeoutMs, then ends the
+   * conversation, which kills a criu still running.
+   */
+  async abandon(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    try {
+      await Promise.race([this.close().then(() => undefined, () => undefined), late]);
+    } finally {
+      clearTimeout(timer);
+      this.end();
+    }
   }
 
   /** Ends the conversation; a criu still running is killed by the init, which then exits. */

@@ -159,7 +159,7 @@ async function restoreLocked(
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
     return { record, session };
   } catch (e) {
-    session?.end();
+    await session?.abandon();
     try {
       if (mounted) unmountRoot(dir, criuRoot);
       else if (existsSync(criuRoot)) rmdirSync(criuRoot);

@@ -102,6 +102,13 @@ describe.skipIf(!enabled)('checkpoint and restore through the RPC', () => {
     expect([nosock.code, nosock.stderr]).toEqual([1, expect.stringContaining('--detach needs --console-socket')]);
     expect(leftovers(h.root, h.id('nosock'))).toEqual([]);
 
+    // a console socket nobody listens on: CRIU is stopped, nothing is left
+    const dead = h.id('ttydead');
+    const ds = tsrun(['restore', '-d', '--console-socket', path.join(h.dir, 'nobody.sock'), '--bundle', b, '--image-path', path.join(h.dir, 'img-tty'), dead]);
+    expect([ds.code, ds.stderr]).toEqual([1, expect.stringContaining(`connect to the console socket "${path.join(h.dir, 'nobody.sock')}"`)]);
+    expect(leftovers(h.root, dead)).toEqual([]);
+    expect(counts(file).length).toBe(atCheckpoint);
+
     const r = h.id('ttyr');
     const second = await receive(path.join(h.dir, 'c2.sock'), 'hello\n');
     const rs = tsrun(['restore', '-d', '--console-socket', path.join(h.dir, 'c2.sock'), '--bundle', b, '--image-path', path.join(h.dir, 'img-tty'), r]);
