@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CC ?= gcc
 CFLAGS ?= -O2 -g
 NATIVE_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $(CFLAGS)
-NATIVE_SRC := $(filter-out native/launcher.c,$(wildcard native/*.c))
+NATIVE_SRC := $(filter-out native/launcher%.c,$(wildcard native/*.c))
 NATIVE_HDR := $(wildcard native/*.h)
 TS_SRC := $(shell find src schemas -type f 2>/dev/null)
 APT_PACKAGES := gcc make busybox-static libseccomp2 hyperfine strace iproute2
@@ -84,8 +84,8 @@ else
 # which would be our memcpy calling itself.
 LAUNCHER_CFLAGS := -static -nostdlib -ffreestanding -fno-stack-protector \
   -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -no-pie
-build/tsrun: native/launcher.c build/tsrun-bun
-	$(CC) $(NATIVE_CFLAGS) $(LAUNCHER_CFLAGS) -o $@.tmp native/launcher.c
+build/tsrun: native/launcher.c native/launcher-fast.c native/launcher-sys.h build/tsrun-bun
+	$(CC) $(NATIVE_CFLAGS) $(LAUNCHER_CFLAGS) -o $@.tmp native/launcher.c native/launcher-fast.c
 	objcopy --strip-debug $@.tmp
 	mv -f $@.tmp $@
 endif

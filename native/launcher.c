@@ -11,50 +11,19 @@
  * its start-up (about 0.3 ms here: IRELATIVE relocations, tunables, TLS),
  * five system calls through our own _start cost 0.05 ms. Built with
  * -nostdlib -static for x86_64 and aarch64, the machines Bun runs on.
+ * Before Bun, launcher-fast.c may answer `state` or `kill` itself.
  */
-#include <stddef.h>
+#include "launcher-sys.h"
 
 #define RUNTIME "tsrun-bun"
 #define JIT_OFF "BUN_JSC_useJIT=0"
 #define PATH_MAX_ 4096
-#define AT_FDCWD_ -100
 
+/* the kernel leaves argc at (%rsp) (x86_64) or sp (aarch64); x86_64's ABI wants a 16-byte aligned stack at a call */
 #if defined(__x86_64__)
-enum { NR_write = 1, NR_execve = 59, NR_exit = 60, NR_readlinkat = 267 };
-static long sys3(long n, long a, long b, long c)
-{
-	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return r;
-}
-static long sys4(long n, long a, long b, long c, long d)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-	return r;
-}
-/* the kernel leaves argc at (%rsp); the ABI wants a 16-byte aligned stack at a call */
 __asm__(".text\n.globl _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call launcher_main\n hlt\n");
-#elif defined(__aarch64__)
-enum { NR_write = 64, NR_execve = 221, NR_exit = 93, NR_readlinkat = 78 };
-static long sys4(long n, long a, long b, long c, long d)
-{
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-}
-static long sys3(long n, long a, long b, long c)
-{
-	return sys4(n, a, b, c, 0);
-}
-__asm__(".text\n.globl _start\n_start:\n mov x29, #0\n mov x30, #0\n mov x0, sp\n bl launcher_main\n brk #0\n");
 #else
-#error "the launcher is written for x86_64 and aarch64 (where Bun runs)"
+__asm__(".text\n.globl _start\n_start:\n mov x29, #0\n mov x30, #0\n mov x0, sp\n bl launcher_main\n brk #0\n");
 #endif
 
 /* the compiler may call these for copies and clears even without libc */
@@ -137,6 +106,7 @@ __attribute__((noreturn, used)) void launcher_main(long *sp)
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
+	fast_path(argc, argv, envp);
 
 	char path[PATH_MAX_];
 	long n = sys4(NR_readlinkat, AT_FDCWD_, (long)"/proc/self/exe", (long)path, sizeof path);

@@ -86,8 +86,8 @@ export class CriuSession {
         failed = m.payload.toString('utf8');
         continue;
       }
+      if ((m === null || m.tag === Msg.CRIU_EXIT) && failed !== undefined) throw new TsrunError(failed); // criu could not start, say
       if (m?.tag === Msg.CRIU_EXIT) return { type: req.type, success: false, crErrmsg: `criu exited (${waitStatusText(m.payload)}) before it answered` };
-      if (m === null && failed !== undefined) throw new TsrunError(failed);
       if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, "criu's answer");
       let resp: CriuResp;
       try {

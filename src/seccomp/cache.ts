@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Seccomp } from '../spec/types';
+import { crc32hex } from '../state/crc32';
 
 /** Bump when the compiler's output for a given input changes. */
 export const CACHE_FORMAT = 1;
@@ -28,29 +29,6 @@ export function canonicalJson(v: unknown): string {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
-}
-
-type Crc32 = (data: string | Uint8Array, value?: number) => number;
-let crc32: Crc32 | undefined;
-
-/**
- * CRC-32 as 8 hex digits (Bun.hash.crc32 under Bun, which needs no module; zlib.crc32 under Node >= 20.15, the
- * same function; else the first 32 bits of a sha256). Not cryptographic, and it need not be: entries are
- * verified against the whole key text. A JavaScript hash loop or node:crypto would cost more than the rest of a
- * hit (bench/levers.md).
- */
-export function crc32hex(data: string | Uint8Array): string {
-  if (!crc32) crc32 = (globalThis as { Bun?: { hash?: { crc32?: Crc32 } } }).Bun?.hash?.crc32;
-  if (!crc32) {
-    const zlib = require('node:zlib') as { crc32?: Crc32 };
-    if (typeof zlib.crc32 === 'function') {
-      crc32 = zlib.crc32;
-    } else {
-      const crypto = require('node:crypto') as typeof import('node:crypto');
-      crc32 = (d) => crypto.createHash('sha256').update(d).digest().readUInt32BE(0);
-    }
-  }
-  return (crc32(data) >>> 0).toString(16).padStart(8, '0');
 }
 
 export interface CacheKey {

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
 import type { SystemdUnitRecord } from '../cgroups/systemd/manager';
+import { answersText } from './answers';
+import { crc32hex } from './crc32';
 
 export type RecordedStatus = 'creating' | 'created';
 
@@ -106,8 +108,21 @@ export class ContainerDir {
     return existsSync(this.stateFile) || existsSync(this.dir);
   }
 
+  get answersFile(): string {
+    return path.join(this.dir, 'answers');
+  }
+
+  /** state.json, then the answers made from it (answers.ts), which the launcher uses only while they match. */
   write(rec: ContainerRecord): void {
-    writeAtomic(this.stateFile, JSON.stringify(rec));
+    const bytes = Buffer.from(JSON.stringify(rec));
+    writeAtomic(this.stateFile, bytes);
+    const answers = answersText(rec, bytes, this.fifo, crc32hex);
+    try {
+      if (answers) writeAtomic(this.answersFile, answers);
+      else unlinkSync(this.answersFile);
+    } catch {
+      // none: Bun answers every call (stale ones never match the record)
+    }
   }
 
   writeConfig(spec: Spec): void {
@@ -201,7 +216,7 @@ export function notExist(id: string): TsrunError {
   return new TsrunError(`container ${id} does not exist`);
 }
 
-export function writeAtomic(file: string, data: string): void {
+export function writeAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, data, { mode: 0o600 });

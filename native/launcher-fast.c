@@ -1,0 +1,352 @@
+/*
+ * launcher-fast.c - `tsrun state ID` and `tsrun kill ID [SIGNAL]` answered
+ * without starting Bun, whose start-up is most of what these commands cost.
+ * The policy stays in TypeScript: whenever it writes a container's
+ * state.json it also writes <root>/<id>/answers (src/state/answers.ts), the
+ * state documents for each status, pre-rendered, and the facts that choose
+ * between them (the init's pid and start time, the exec fifo, the freezer
+ * file). Here they are only read and checked. Anything unexpected - an
+ * unknown flag, a missing or stale answers file (its record checksum must
+ * match state.json as it is now), a container being created, a FREEZING
+ * cgroup, a stopped container's kill, a signal name not in the table -
+ * returns, and Bun answers as always, with its own words for any error.
+ */
+#include "launcher-sys.h"
+
+#define ANSWERS_MAX 65536
+#define RECORD_MAX (1 << 20)
+#define PATH_MAX_ 4096
+
+static int seq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* s starts with p: the rest, else NULL */
+static const char *after(const char *s, const char *p)
+{
+	while (*p)
+		if (*s++ != *p++)
+			return NULL;
+	return s;
+}
+
+/* the whole file into buf (NUL-terminated): its length, or -1 (missing, unreadable, too large) */
+static long read_file(const char *path, char *buf, long cap)
+{
+	long fd = sys4(NR_openat, AT_FDCWD_, (long)path, 0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */, 0);
+	if (fd < 0)
+		return fd == -2 ? -2 : -1; /* -2: ENOENT */
+	long n = 0, r;
+	while ((r = sys3(NR_read, fd, (long)(buf + n), cap - 1 - n)) > 0)
+		n += r;
+	sys3(NR_close, fd, 0, 0);
+	if (r < 0 || n >= cap - 1)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* CRC-32 (IEEE, as zlib and Bun.hash.crc32) */
+static unsigned crc32(const char *p, long n)
+{
+	unsigned c = 0xffffffffu;
+	while (n-- > 0) {
+		c ^= (unsigned char)*p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+	}
+	return ~c;
+}
+
+/* a decimal number ending at a space, newline or NUL; -1 if none */
+static long number(const char **s)
+{
+	const char *p = *s;
+	long v = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9') {
+		if (v > 100000000000000L)
+			return -1;
+		v = v * 10 + (*p++ - '0');
+	}
+	*s = p;
+	return v;
+}
+
+/* the next line of the answers file, NUL in place of its newline */
+static char *line(char **cur, char *end)
+{
+	char *s = *cur, *p = s;
+	while (p < end && *p != '\n')
+		p++;
+	if (p >= end)
+		return NULL;
+	*p = '\0';
+	*cur = p + 1;
+	return s;
+}
+
+struct answers {
+	long pid;
+	const char *start; /* "-": not recorded */
+	const char *fifo;
+	char freezer;      /* 'n', '1' (v1) or '2' (v2) */
+	const char *freezer_dir;
+	const char *doc[4]; /* running, created, paused, stopped */
+	long doc_len[4];
+};
+
+static const char *const STATUS[4] = { "running", "created", "paused", "stopped" };
+
+static int parse_answers(char *buf, long n, const char *record, long record_len, struct answers *a)
+{
+	char *cur = buf, *end = buf + n, *l;
+	const char *v;
+	if (!(l = line(&cur, end)) || !seq(l, "tsrun-answers 1"))
+		return 0;
+	/* record <crc32 hex> <length>: the state.json these answers were made from */
+	if (!(l = line(&cur, end)) || !(v = after(l, "record ")))
+		return 0;
+	unsigned crc = 0;
+	for (int i = 0; i < 8; i++, v++) {
+		int d = *v >= '0' && *v <= '9' ? *v - '0' : *v >= 'a' && *v <= 'f' ? *v - 'a' + 10 : -1;
+		if (d < 0)
+			return 0;
+		crc = crc << 4 | (unsigned)d;
+	}
+	if (*v++ != ' ' || number(&v) != record_len || *v || crc32(record, record_len) != crc)
+		return 0;
+	if (!(l = line(&cur, end)) || !(v = after(l, "pid ")) || (a->pid = number(&v)) <= 0 || *v)
+		return 0;
+	if (!(l = line(&cur, end)) || !(a->start = after(l, "start ")))
+		return 0;
+	if (!(l = line(&cur, end)) || !(a->fifo = after(l, "fifo /")))
+		return 0;
+	a->fifo--;
+	if (!(l = line(&cur, end)) || !(v = after(l, "freezer ")))
+		return 0;
+	a->freezer = seq(v, "none") ? 'n' : after(v, "v1 /") ? '1' : after(v, "v2 /") ? '2' : 0;
+	if (!a->freezer)
+		return 0;
+	a->freezer_dir = v + 3;
+	for (int i = 0; i < 4; i++) {
+		if (!(l = line(&cur, end)) || !(v = after(l, "doc ")) || !(v = after(v, STATUS[i])) || *v++ != ' ')
+			return 0;
+		long len = number(&v);
+		if (len < 0 || *v || len > end - cur)
+			return 0;
+		a->doc[i] = cur;
+		a->doc_len[i] = len;
+		cur += len;
+	}
+	return 1;
+}
+
+/* dst = a + b + c (at most cap bytes with the NUL); 0 when too long */
+static int join3(char *dst, long cap, const char *a, const char *b, const char *c)
+{
+	long n = 0;
+	for (const char *part[3] = { a, b, c }, **p = part; p < part + 3; p++)
+		for (const char *s = *p; *s; s++) {
+			if (n >= cap - 1)
+				return 0;
+			dst[n++] = *s;
+		}
+	dst[n] = '\0';
+	return 1;
+}
+
+/* 1 if pid is the same live process (not a zombie) that started at `start`, 0 if not */
+static int alive(const struct answers *a)
+{
+	char path[40], num[24], stat[1024];
+	char *p = num + sizeof num - 1;
+	*p = '\0';
+	long v = a->pid;
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	join3(path, sizeof path, "/proc/", p, "/stat");
+	if (read_file(path, stat, sizeof stat) < 0)
+		return 0;
+	/* after the last ')' (the name may hold any): " S ppid ...", start time is field 22 */
+	char *rp = NULL;
+	for (char *s = stat; *s; s++)
+		if (*s == ')')
+			rp = s;
+	if (!rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X')
+		return 0;
+	if (seq(a->start, "-"))
+		return 1;
+	char *f = rp + 2;
+	for (int field = 3; field < 22; field++) {
+		while (*f && *f != ' ')
+			f++;
+		if (!*f)
+			return 0;
+		f++;
+	}
+	const char *want = a->start;
+	while (*want && *f == *want)
+		f++, want++;
+	return !*want && (*f == ' ' || *f == '\n' || !*f);
+}
+
+/* 1 frozen, 0 not, -1 for Bun to tell (a v1 cgroup still FREEZING, a file that cannot be read) */
+static int frozen(const struct answers *a)
+{
+	char path[PATH_MAX_], text[256];
+	if (a->freezer == 'n')
+		return 0;
+	if (a->freezer == '1') {
+		if (!join3(path, sizeof path, a->freezer_dir, "/", "freezer.state"))
+			return -1;
+		long n = read_file(path, text, sizeof text);
+		if (n == -2 || (n >= 0 && seq(text, "THAWED\n")))
+			return 0;
+		if (n < 0 || !seq(text, "FROZEN\n"))
+			return -1;
+		join3(path, sizeof path, a->freezer_dir, "/", "freezer.self_freezing");
+		n = read_file(path, text, sizeof text);
+		if (n == -2)
+			return 1;
+		return n < 0 ? -1 : seq(text, "1\n");
+	}
+	if (!join3(path, sizeof path, a->freezer_dir, "/", "cgroup.freeze"))
+		return -1;
+	long n = read_file(path, text, sizeof text);
+	if (n == -2 || (n >= 0 && !seq(text, "1\n")))
+		return 0;
+	if (n < 0)
+		return -1;
+	join3(path, sizeof path, a->freezer_dir, "/", "cgroup.events");
+	n = read_file(path, text, sizeof text);
+	if (n == -2)
+		return 0;
+	if (n < 0)
+		return -1;
+	for (const char *s = text; *s; s++)
+		if ((s == text || s[-1] == '\n') && after(s, "frozen "))
+			return s[7] == '1';
+	return 0;
+}
+
+/* Linux's signal numbers (src/runtime/signal-numbers.ts; a unit test holds the two equal) */
+static const struct { const char *name; int n; } SIGNALS[] = {
+	{ "HUP", 1 }, { "INT", 2 }, { "QUIT", 3 }, { "ILL", 4 }, { "TRAP", 5 }, { "ABRT", 6 }, { "IOT", 6 },
+	{ "BUS", 7 }, { "FPE", 8 }, { "KILL", 9 }, { "USR1", 10 }, { "SEGV", 11 }, { "USR2", 12 }, { "PIPE", 13 },
+	{ "ALRM", 14 }, { "TERM", 15 }, { "STKFLT", 16 }, { "CHLD", 17 }, { "CONT", 18 }, { "STOP", 19 },
+	{ "TSTP", 20 }, { "TTIN", 21 }, { "TTOU", 22 }, { "URG", 23 }, { "XCPU", 24 }, { "XFSZ", 25 },
+	{ "VTALRM", 26 }, { "PROF", 27 }, { "WINCH", 28 }, { "IO", 29 }, { "POLL", 29 }, { "PWR", 30 }, { "SYS", 31 },
+};
+
+/* "9", "KILL", "SIGKILL", "sigkill" -> 9; -1 for Bun to tell (out of range, real-time names, unknown) */
+static int signal_number(const char *s)
+{
+	const char *p = s;
+	long v = number(&p);
+	if (v >= 0)
+		return *p || v > 64 ? -1 : (int)v;
+	char up[16];
+	size_t n = 0;
+	for (; s[n]; n++) {
+		if (n >= sizeof up - 1)
+			return -1;
+		up[n] = s[n] >= 'a' && s[n] <= 'z' ? (char)(s[n] - 32) : s[n];
+	}
+	up[n] = '\0';
+	const char *name = after(up, "SIG") ? up + 3 : up;
+	for (size_t i = 0; i < sizeof SIGNALS / sizeof SIGNALS[0]; i++)
+		if (seq(name, SIGNALS[i].name))
+			return SIGNALS[i].n;
+	return -1;
+}
+
+/* the id rules of src/state/store.ts; anything else is Bun's to refuse */
+static int valid_id(const char *id)
+{
+	size_t n = 0;
+	for (; id[n]; n++) {
+		char c = id[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-' || c == '.'))
+			return 0;
+	}
+	return n > 0 && n <= 200 && !seq(id, ".") && !seq(id, "..");
+}
+
+static __attribute__((noreturn)) void leave(int code)
+{
+	sys3(NR_exit, code, 0, 0);
+	__builtin_unreachable();
+}
+
+static char g_answers[ANSWERS_MAX], g_record[RECORD_MAX];
+
+void fast_path(long argc, char **argv, char **envp)
+{
+	for (char **e = envp; *e; e++)
+		if (after(*e, "TSRUN_TIMING=") || after(*e, "TSRUN_NO_FAST_PATH="))
+			return;
+	const char *root = NULL;
+	long i = 1;
+	/* the global flags that change nothing for these two commands, and --root */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *f = argv[i], *v;
+		if ((v = after(f, "--root=")))
+			root = v;
+		else if (seq(f, "--root") && i + 1 < argc)
+			root = argv[++i];
+		else if (after(f, "--log=") || after(f, "--log-format=") || after(f, "--rootless=") || after(f, "--criu="))
+			continue;
+		else if ((seq(f, "--log") || seq(f, "--log-format") || seq(f, "--rootless") || seq(f, "--criu")) && i + 1 < argc)
+			i++;
+		else if (!seq(f, "--systemd-cgroup") && !seq(f, "--systemd-cgroup=true") && !seq(f, "--systemd-cgroup=false"))
+			return;
+	}
+	if (i + 1 >= argc)
+		return;
+	const char *cmd = argv[i], *id = argv[i + 1], *sig = i + 2 < argc ? argv[i + 2] : NULL;
+	int is_state = seq(cmd, "state") && i + 2 == argc;
+	int is_kill = seq(cmd, "kill") && i + 3 >= argc && (!sig || sig[0] != '-');
+	if ((!is_state && !is_kill) || !valid_id(id))
+		return;
+	if (!root) {
+		if (sys3(NR_geteuid, 0, 0, 0) != 0)
+			return; /* $XDG_RUNTIME_DIR/tsrun: Bun's to work out */
+		root = "/run/tsrun";
+	}
+	if (!root[0])
+		return;
+	char dir[PATH_MAX_], path[PATH_MAX_];
+	if (!join3(dir, sizeof dir, root, "/", id) || !join3(path, sizeof path, dir, "/", "answers"))
+		return;
+	long an = read_file(path, g_answers, sizeof g_answers);
+	if (an < 0 || !join3(path, sizeof path, dir, "/", "state.json"))
+		return;
+	long rn = read_file(path, g_record, sizeof g_record);
+	struct answers a;
+	if (rn < 0 || !parse_answers(g_answers, an, g_record, rn, &a))
+		return;
+
+	int status = 3; /* stopped */
+	if (alive(&a)) {
+		int fz = frozen(&a);
+		if (fz < 0)
+			return;
+		status = fz ? 2 : sys4(NR_faccessat, AT_FDCWD_, (long)a.fifo, 0 /* F_OK */, 0) == 0 ? 1 : 0;
+	}
+	if (is_kill) {
+		int n = signal_number(sig ? sig : "TERM");
+		if (status == 3 || n < 0 || sys3(NR_kill, a.pid, n, 0) != 0)
+			return;
+		leave(0);
+	}
+	for (long off = 0, w; off < a.doc_len[status]; off += w)
+		if ((w = sys3(NR_write, 1, (long)(a.doc[status] + off), a.doc_len[status] - off)) <= 0)
+			leave(1);
+	leave(0);
+}
