@@ -84,8 +84,9 @@ else
 # which would be our memcpy calling itself.
 LAUNCHER_CFLAGS := -static -nostdlib -ffreestanding -fno-stack-protector \
   -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -no-pie
-build/tsrun: native/launcher.c native/launcher-fast.c native/launcher-sys.h build/tsrun-bun
-	$(CC) $(NATIVE_CFLAGS) $(LAUNCHER_CFLAGS) -o $@.tmp native/launcher.c native/launcher-fast.c
+LAUNCHER_SRC := $(wildcard native/launcher*.c)
+build/tsrun: $(LAUNCHER_SRC) native/launcher-sys.h build/tsrun-bun
+	$(CC) $(NATIVE_CFLAGS) $(LAUNCHER_CFLAGS) -o $@.tmp $(LAUNCHER_SRC)
 	objcopy --strip-debug $@.tmp
 	mv -f $@.tmp $@
 endif

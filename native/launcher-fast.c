@@ -1,11 +1,13 @@
 /*
- * launcher-fast.c - `tsrun state ID` and `tsrun kill ID [SIGNAL]` answered
- * without starting Bun, whose start-up is most of what these commands cost.
+ * launcher-fast.c - `tsrun state ID`, `tsrun kill ID [SIGNAL]` and `tsrun
+ * start ID` (launcher-start.c) answered without starting Bun, whose
+ * start-up is most of what these commands cost.
  * The policy stays in TypeScript: whenever it writes a container's
  * state.json it also writes <root>/<id>/answers (src/state/answers.ts), the
  * state documents for each status, pre-rendered, and the facts that choose
  * between them (the init's pid and start time, the exec fifo, the freezer
- * file). Here they are only read and checked. Anything unexpected - an
+ * file, whether start may be done here). Here they are only read and
+ * checked. Anything unexpected - an
  * unknown flag, a missing or stale answers file (its record checksum must
  * match state.json as it is now), a container being created, a FREEZING
  * cgroup, a stopped container's kill, a signal name not in the table -
@@ -15,39 +17,9 @@
 
 #define ANSWERS_MAX 65536
 #define RECORD_MAX (1 << 20)
-#define PATH_MAX_ 4096
 
-static int seq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
 
-/* s starts with p: the rest, else NULL */
-static const char *after(const char *s, const char *p)
-{
-	while (*p)
-		if (*s++ != *p++)
-			return NULL;
-	return s;
-}
 
-/* the whole file into buf (NUL-terminated): its length, or -1 (missing, unreadable, too large) */
-static long read_file(const char *path, char *buf, long cap)
-{
-	long fd = sys4(NR_openat, AT_FDCWD_, (long)path, 0 /* O_RDONLY */ | 02000000 /* O_CLOEXEC */, 0);
-	if (fd < 0)
-		return fd == -2 ? -2 : -1; /* -2: ENOENT */
-	long n = 0, r;
-	while ((r = sys3(NR_read, fd, (long)(buf + n), cap - 1 - n)) > 0)
-		n += r;
-	sys3(NR_close, fd, 0, 0);
-	if (r < 0 || n >= cap - 1)
-		return -1;
-	buf[n] = '\0';
-	return n;
-}
 
 /* CRC-32 (IEEE, as zlib and Bun.hash.crc32) */
 static unsigned crc32(const char *p, long n)
@@ -61,21 +33,6 @@ static unsigned crc32(const char *p, long n)
 	return ~c;
 }
 
-/* a decimal number ending at a space, newline or NUL; -1 if none */
-static long number(const char **s)
-{
-	const char *p = *s;
-	long v = 0;
-	if (*p < '0' || *p > '9')
-		return -1;
-	while (*p >= '0' && *p <= '9') {
-		if (v > 100000000000000L)
-			return -1;
-		v = v * 10 + (*p++ - '0');
-	}
-	*s = p;
-	return v;
-}
 
 /* the next line of the answers file, NUL in place of its newline */
 static char *line(char **cur, char *end)
@@ -90,15 +47,6 @@ static char *line(char **cur, char *end)
 	return s;
 }
 
-struct answers {
-	long pid;
-	const char *start; /* "-": not recorded */
-	const char *fifo;
-	char freezer;      /* 'n', '1' (v1) or '2' (v2) */
-	const char *freezer_dir;
-	const char *doc[4]; /* running, created, paused, stopped */
-	long doc_len[4];
-};
 
 static const char *const STATUS[4] = { "running", "created", "paused", "stopped" };
 
@@ -133,6 +81,9 @@ static int parse_answers(char *buf, long n, const char *record, long record_len,
 	if (!a->freezer)
 		return 0;
 	a->freezer_dir = v + 3;
+	if (!(l = line(&cur, end)) || !(v = after(l, "startable ")) || (*v != '0' && *v != '1') || v[1])
+		return 0;
+	a->startable = *v == '1';
 	for (int i = 0; i < 4; i++) {
 		if (!(l = line(&cur, end)) || !(v = after(l, "doc ")) || !(v = after(v, STATUS[i])) || *v++ != ' ')
 			return 0;
@@ -146,22 +97,9 @@ static int parse_answers(char *buf, long n, const char *record, long record_len,
 	return 1;
 }
 
-/* dst = a + b + c (at most cap bytes with the NUL); 0 when too long */
-static int join3(char *dst, long cap, const char *a, const char *b, const char *c)
-{
-	long n = 0;
-	for (const char *part[3] = { a, b, c }, **p = part; p < part + 3; p++)
-		for (const char *s = *p; *s; s++) {
-			if (n >= cap - 1)
-				return 0;
-			dst[n++] = *s;
-		}
-	dst[n] = '\0';
-	return 1;
-}
 
 /* 1 if pid is the same live process (not a zombie) that started at `start`, 0 if not */
-static int alive(const struct answers *a)
+int alive(const struct answers *a)
 {
 	char path[40], num[24], stat[1024];
 	char *p = num + sizeof num - 1;
@@ -278,22 +216,52 @@ static int valid_id(const char *id)
 	return n > 0 && n <= 200 && !seq(id, ".") && !seq(id, "..");
 }
 
-static __attribute__((noreturn)) void leave(int code)
-{
-	sys3(NR_exit, code, 0, 0);
-	__builtin_unreachable();
-}
 
 static char g_answers[ANSWERS_MAX], g_record[RECORD_MAX];
 
-void fast_path(long argc, char **argv, char **envp)
+/* state, kill or start once the arguments are known; NULL to hand over to Bun */
+static const char *answer(const char *root, const char *cmd, const char *id, const char *sig)
+{
+	char dir[PATH_MAX_], path[PATH_MAX_];
+	if (!join3(dir, sizeof dir, root, "/", id) || !join3(path, sizeof path, dir, "/", "answers"))
+		return NULL;
+	long an = read_file(path, g_answers, sizeof g_answers);
+	if (an < 0 || !join3(path, sizeof path, dir, "/", "state.json"))
+		return NULL;
+	long rn = read_file(path, g_record, sizeof g_record);
+	struct answers a;
+	if (rn < 0 || !parse_answers(g_answers, an, g_record, rn, &a))
+		return NULL;
+
+	int status = 3; /* stopped */
+	if (alive(&a)) {
+		int fz = frozen(&a);
+		if (fz < 0)
+			return NULL;
+		status = fz ? 2 : sys4(NR_faccessat, AT_FDCWD_, (long)a.fifo, 0 /* F_OK */, 0) == 0 ? 1 : 0;
+	}
+	if (seq(cmd, "start"))
+		return status == 1 && a.startable ? start_container(&a, id) : NULL;
+	if (seq(cmd, "kill")) {
+		int n = signal_number(sig ? sig : "TERM");
+		if (status == 3 || n < 0 || sys3(NR_kill, a.pid, n, 0) != 0)
+			return NULL;
+		leave(0);
+	}
+	for (long off = 0, w; off < a.doc_len[status]; off += w)
+		if ((w = sys3(NR_write, 1, (long)(a.doc[status] + off), a.doc_len[status] - off)) <= 0)
+			leave(1);
+	leave(0);
+}
+
+const char *fast_path(long argc, char **argv, char **envp)
 {
 	for (char **e = envp; *e; e++)
-		if (after(*e, "TSRUN_TIMING=") || after(*e, "TSRUN_NO_FAST_PATH="))
-			return;
+		if (after(*e, "TSRUN_TIMING=") || after(*e, "TSRUN_NO_FAST_PATH=") || after(*e, "TSRUN_START_ERROR="))
+			return NULL;
 	const char *root = NULL;
 	long i = 1;
-	/* the global flags that change nothing for these two commands, and --root */
+	/* the global flags that change nothing for these commands, and --root */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *f = argv[i], *v;
 		if ((v = after(f, "--root=")))
@@ -305,48 +273,26 @@ void fast_path(long argc, char **argv, char **envp)
 		else if ((seq(f, "--log") || seq(f, "--log-format") || seq(f, "--rootless") || seq(f, "--criu")) && i + 1 < argc)
 			i++;
 		else if (!seq(f, "--systemd-cgroup") && !seq(f, "--systemd-cgroup=true") && !seq(f, "--systemd-cgroup=false"))
-			return;
+			return NULL;
 	}
 	if (i + 1 >= argc)
-		return;
+		return NULL;
 	const char *cmd = argv[i], *id = argv[i + 1], *sig = i + 2 < argc ? argv[i + 2] : NULL;
-	int is_state = seq(cmd, "state") && i + 2 == argc;
-	int is_kill = seq(cmd, "kill") && i + 3 >= argc && (!sig || sig[0] != '-');
-	if ((!is_state && !is_kill) || !valid_id(id))
-		return;
+	int one_arg = i + 2 == argc;
+	int ok = ((seq(cmd, "state") || seq(cmd, "start")) && one_arg) || (seq(cmd, "kill") && i + 3 >= argc && (!sig || sig[0] != '-'));
+	if (!ok || !valid_id(id))
+		return NULL;
 	if (!root) {
 		if (sys3(NR_geteuid, 0, 0, 0) != 0)
-			return; /* $XDG_RUNTIME_DIR/tsrun: Bun's to work out */
+			return NULL; /* $XDG_RUNTIME_DIR/tsrun: Bun's to work out */
 		root = "/run/tsrun";
 	}
 	if (!root[0])
-		return;
-	char dir[PATH_MAX_], path[PATH_MAX_];
-	if (!join3(dir, sizeof dir, root, "/", id) || !join3(path, sizeof path, dir, "/", "answers"))
-		return;
-	long an = read_file(path, g_answers, sizeof g_answers);
-	if (an < 0 || !join3(path, sizeof path, dir, "/", "state.json"))
-		return;
-	long rn = read_file(path, g_record, sizeof g_record);
-	struct answers a;
-	if (rn < 0 || !parse_answers(g_answers, an, g_record, rn, &a))
-		return;
-
-	int status = 3; /* stopped */
-	if (alive(&a)) {
-		int fz = frozen(&a);
-		if (fz < 0)
-			return;
-		status = fz ? 2 : sys4(NR_faccessat, AT_FDCWD_, (long)a.fifo, 0 /* F_OK */, 0) == 0 ? 1 : 0;
-	}
-	if (is_kill) {
-		int n = signal_number(sig ? sig : "TERM");
-		if (status == 3 || n < 0 || sys3(NR_kill, a.pid, n, 0) != 0)
-			return;
-		leave(0);
-	}
-	for (long off = 0, w; off < a.doc_len[status]; off += w)
-		if ((w = sys3(NR_write, 1, (long)(a.doc[status] + off), a.doc_len[status] - off)) <= 0)
-			leave(1);
-	leave(0);
+		return NULL;
+	/* start reads the answers under the container's lock, as start.ts reads the state */
+	if (seq(cmd, "start") && !take_lock(root, id))
+		return NULL;
+	const char *handed = answer(root, cmd, id, sig);
+	release_lock();
+	return handed;
 }

@@ -11,7 +11,7 @@
  * its start-up (about 0.3 ms here: IRELATIVE relocations, tunables, TLS),
  * five system calls through our own _start cost 0.05 ms. Built with
  * -nostdlib -static for x86_64 and aarch64, the machines Bun runs on.
- * Before Bun, launcher-fast.c may answer `state` or `kill` itself.
+ * Before Bun, launcher-fast.c may answer `state`, `kill` or `start` itself.
  */
 #include "launcher-sys.h"
 
@@ -106,7 +106,7 @@ __attribute__((noreturn, used)) void launcher_main(long *sp)
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	fast_path(argc, argv, envp);
+	const char *extra = fast_path(argc, argv, envp);
 
 	char path[PATH_MAX_];
 	long n = sys4(NR_readlinkat, AT_FDCWD_, (long)"/proc/self/exe", (long)path, sizeof path);
@@ -126,10 +126,12 @@ __attribute__((noreturn, used)) void launcher_main(long *sp)
 	for (; envp[nenv]; nenv++)
 		has_jit |= starts_with(envp[nenv], "BUN_JSC_useJIT=");
 	/* the environment as it came, JIT_OFF first unless the caller chose */
-	char *env[nenv + 2];
+	char *env[nenv + 3];
 	size_t k = 0;
 	if (!has_jit)
 		env[k++] = JIT_OFF;
+	if (extra)
+		env[k++] = (char *)extra;
 	for (size_t i = 0; i < nenv; i++)
 		env[k++] = envp[i];
 	env[k] = NULL;

@@ -34,6 +34,8 @@ export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: str
     `start ${rec.pidStartTime ?? '-'}`,
     `fifo ${fifo}`,
     `freezer ${freezer}`,
+    // start.ts's work, when it is only the exec fifo: a process to run, no poststart hook to run after it
+    `startable ${!rec.noProcess && !(rec.hooks?.poststart?.length ?? 0) ? 1 : 0}`,
   ];
   const parts: Buffer[] = [Buffer.from(head.join('\n') + '\n')];
   for (const status of ANSWER_STATUSES) {

@@ -1,10 +1,11 @@
-// The launcher's answers to `state` and `kill` (native/launcher-fast.c), given
+// The launcher's answers to `state`, `kill` and `start` (native/launcher-fast.c), given
 // without Bun from the answers file beside state.json (src/state/answers.ts).
 // A copy of the launcher sits beside a fake tsrun-bun that only prints
 // "bun:" and its arguments: an answer without that line came from the
 // launcher. Each answer must be byte for byte what Bun's `state` prints, in
-// every status; whatever it is unsure of (flags, stale answers, a stopped
-// container's kill) must reach Bun.
+// every status; a start must leave the container as Bun's does; whatever it
+// is unsure of (flags, stale answers, a stopped container's kill, a start
+// with a poststart hook or a held lock) must reach Bun.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,7 +28,7 @@ describe.skipIf(!enabled)("the launcher's answers to state and kill", () => {
     fake = path.join(dir, 'tsrun');
     fs.copyFileSync(LAUNCHER, fake);
     fs.chmodSync(fake, 0o755);
-    fs.writeFileSync(path.join(dir, 'tsrun-bun'), '#!/bin/sh\necho "bun: $*"\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'tsrun-bun'), '#!/bin/sh\necho "bun: $*${TSRUN_START_ERROR+ error=$TSRUN_START_ERROR}"\n', { mode: 0o755 });
     bundle = h.bundle((c) => {
       c.process.args = ['sleep', '300'];
       c.annotations = { note: 'é ✓ "quoted"' }; // bytes beyond ASCII in the record and the documents
@@ -137,5 +138,60 @@ describe.skipIf(!enabled)("the launcher's answers to state and kill", () => {
     const rec = { ociVersion: '1.3.0', id, status: 'creating', pid: process.pid, bundle, rootfs: '/', created: '', owner: '', cgroupPaths: {}, pidNamespace: true };
     expect(answersText(rec as never, Buffer.from(JSON.stringify(rec)), path.join(dir, 'exec.fifo'), crc32hex)).toBeUndefined();
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('starts a created container, and hands over what start.ts must do itself', () => {
+    const id = h.id('start');
+    expect(h.tsrun(['create', '--bundle', bundle, id], quiet).code).toBe(0);
+    // a lock held by a live process: Bun waits for it
+    const lock = path.join(h.root, `.lock-${id}`);
+    fs.symlinkSync(`${process.pid} ${fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]}`, lock);
+    expect(launcher(['start', id]).out).toBe(`bun: --root ${h.root} start ${id}\n`);
+    expect(statusOf(id)).toBe('created');
+    fs.unlinkSync(lock);
+    expect(launcher(['start', id])).toEqual({ code: 0, out: '' });
+    expect(statusOf(id)).toBe('running');
+    expect(fs.existsSync(path.join(h.root, id, 'exec.fifo'))).toBe(false);
+    expect(fs.readdirSync(h.root).filter((f) => f.startsWith('.lock-'))).toEqual([]); // released
+    // started already: Bun says so
+    expect(launcher(['start', id]).out).toBe(`bun: --root ${h.root} start ${id}\n`);
+    expect(h.tsrun(['start', id]).stderr).toContain('cannot start an already running container');
+    expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
+
+    // a poststart hook runs after the exec: Bun's start does all of it
+    const withHook = h.bundle((c) => {
+      c.process.args = ['sleep', '300'];
+      c.hooks = { poststart: [{ path: '/bin/true' }] };
+    });
+    const hooked = h.id('hooked');
+    expect(h.tsrun(['create', '--bundle', withHook, hooked], quiet).code).toBe(0);
+    expect(launcher(['start', hooked]).out).toBe(`bun: --root ${h.root} start ${hooked}\n`);
+    expect(statusOf(hooked)).toBe('created');
+    expect(h.tsrun(['delete', '--force', hooked]).code).toBe(0);
+  });
+
+  it("a start whose init fails after the fifo opened gives Bun the init's message, as Bun's own start tells it", () => {
+    const failing = h.bundle((c) => {
+      c.process.args = ['sleep', '300'];
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo hook says no >&2; exit 3'] }] };
+    });
+    const a = h.id('failfast');
+    const b = h.id('failbun');
+    expect(h.tsrun(['create', '--bundle', failing, a], quiet).code).toBe(0);
+    expect(h.tsrun(['create', '--bundle', failing, b], quiet).code).toBe(0);
+    const handed = launcher(['start', a]).out;
+    expect(handed).toMatch(new RegExp(`^bun: --root ${h.root} start ${a} error=.+`));
+    const viaBun = h.tsrun(['start', b], { env: { ...process.env, TSRUN_NO_FAST_PATH: '1' } });
+    expect(viaBun.code).toBe(1);
+    expect(handed.slice(handed.indexOf('error=') + 6).trim()).toBe(viaBun.stderr.replace(/^tsrun: /, '').trim().replaceAll(b, a));
+    // and through the real launcher, the same words and status
+    const c = h.id('failreal');
+    expect(h.tsrun(['create', '--bundle', failing, c], quiet).code).toBe(0);
+    const real = h.tsrun(['start', c]);
+    expect([real.code, real.stderr.replaceAll(c, b)]).toEqual([1, viaBun.stderr]);
+    for (const id of [a, b, c]) {
+      expect(statusOf(id)).toBe('stopped');
+      expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
+    }
   });
 });

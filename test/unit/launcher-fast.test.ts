@@ -43,15 +43,16 @@ describe('answersText', () => {
   it('holds the record checksum, the facts, and each status document as `state` prints it', () => {
     const text = answersText(rec, bytes, '/r/c1/exec.fifo', crc32hex)!.toString();
     const lines = text.split('\n');
-    expect(lines.slice(0, 6)).toEqual([
+    expect(lines.slice(0, 7)).toEqual([
       'tsrun-answers 1',
       `record ${crc32hex(bytes)} ${bytes.length}`,
       'pid 42',
       'start 777',
       'fifo /r/c1/exec.fifo',
       'freezer v1 /sys/fs/cgroup/freezer/c1',
+      'startable 1',
     ]);
-    const rest = text.slice(lines.slice(0, 6).join('\n').length + 1);
+    const rest = text.slice(lines.slice(0, 7).join('\n').length + 1);
     const docs: Record<string, unknown> = {};
     let off = 0;
     const buf = Buffer.from(rest);
@@ -75,6 +76,10 @@ describe('answersText', () => {
     expect(answersText({ ...rec, cgroupPaths: {} }, bytes, '/f', crc32hex)!.toString()).toContain('\nfreezer none\n');
     expect(answersText({ ...rec, cgroupPaths: { memory: '/m' } }, bytes, '/f', crc32hex)!.toString()).toContain('\nfreezer none\n');
     expect(answersText({ ...rec, pidStartTime: undefined }, bytes, '/f', crc32hex)!.toString()).toContain('\nstart -\n');
+    // start is Bun's when a poststart hook must run after it, or there is no process
+    expect(answersText({ ...rec, hooks: { poststart: [{ path: '/bin/true' }] } }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 0\n');
+    expect(answersText({ ...rec, hooks: { poststart: [] } }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 1\n');
+    expect(answersText({ ...rec, noProcess: true }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 0\n');
     expect(answersText({ ...rec, status: 'creating' }, bytes, '/f', crc32hex)).toBeUndefined();
     expect(answersText({ ...rec, pid: 0 }, bytes, '/f', crc32hex)).toBeUndefined();
     expect(answersText({ ...rec, pidStartTime: 'x' }, bytes, '/f', crc32hex)).toBeUndefined();
