@@ -1,12 +1,13 @@
 /*
- * launcher-fast.c - `tsrun state ID`, `tsrun kill ID [SIGNAL]` and `tsrun
- * start ID` (launcher-start.c) answered without starting Bun, whose
- * start-up is most of what these commands cost.
+ * launcher-fast.c - `tsrun state ID`, `tsrun kill ID [SIGNAL]`, `tsrun
+ * start ID` (launcher-start.c) and `tsrun delete ID` (launcher-delete.c)
+ * answered without starting Bun, whose start-up is most of what these
+ * commands cost.
  * The policy stays in TypeScript: whenever it writes a container's
  * state.json it also writes <root>/<id>/answers (src/state/answers.ts), the
  * state documents for each status, pre-rendered, and the facts that choose
  * between them (the init's pid and start time, the exec fifo, the freezer
- * file, whether start may be done here). Here they are only read and
+ * file, whether start and delete may be done here). Here they are only read and
  * checked. Anything unexpected - an
  * unknown flag, a missing or stale answers file (its record checksum must
  * match state.json as it is now), a container being created, a FREEZING
@@ -84,6 +85,17 @@ static int parse_answers(char *buf, long n, const char *record, long record_len,
 	if (!(l = line(&cur, end)) || !(v = after(l, "startable ")) || (*v != '0' && *v != '1') || v[1])
 		return 0;
 	a->startable = *v == '1';
+	if (!(l = line(&cur, end)) || !(v = after(l, "deletable ")) || (*v != '0' && *v != '1') || v[1])
+		return 0;
+	a->deletable = *v == '1';
+	if (!(l = line(&cur, end)) || !(a->procs = after(l, "procs ")))
+		return 0;
+	long nd;
+	if (!(l = line(&cur, end)) || !(v = after(l, "rmdirs ")) || (nd = number(&v)) < 0 || nd > 16 || *v)
+		return 0;
+	for (a->nrmdir = 0; a->nrmdir < nd; a->nrmdir++)
+		if (!(a->rmdir[a->nrmdir] = line(&cur, end)) || a->rmdir[a->nrmdir][0] != '/')
+			return 0;
 	for (int i = 0; i < 4; i++) {
 		if (!(l = line(&cur, end)) || !(v = after(l, "doc ")) || !(v = after(v, STATUS[i])) || *v++ != ' ')
 			return 0;
@@ -242,6 +254,12 @@ static const char *answer(const char *root, const char *cmd, const char *id, con
 	}
 	if (seq(cmd, "start"))
 		return status == 1 && a.startable ? start_container(&a, id) : NULL;
+	if (seq(cmd, "delete")) {
+		/* a frozen cgroup of a dead init still holds processes to kill: Bun's */
+		if (status == 3 && a.deletable && frozen(&a) == 0)
+			delete_container(&a, dir);
+		return NULL;
+	}
 	if (seq(cmd, "kill")) {
 		int n = signal_number(sig ? sig : "TERM");
 		if (status == 3 || n < 0 || sys3(NR_kill, a.pid, n, 0) != 0)
@@ -257,7 +275,7 @@ static const char *answer(const char *root, const char *cmd, const char *id, con
 const char *fast_path(long argc, char **argv, char **envp)
 {
 	for (char **e = envp; *e; e++)
-		if (after(*e, "TSRUN_TIMING=") || after(*e, "TSRUN_NO_FAST_PATH=") || after(*e, "TSRUN_START_ERROR="))
+		if (after(*e, "TSRUN_TIMING=") || after(*e, "TSRUN_NO_FAST_PATH=") || after(*e, "TSRUN_START_ERROR=") || after(*e, "TSRUN_FAULT="))
 			return NULL;
 	const char *root = NULL;
 	long i = 1;
@@ -278,9 +296,16 @@ const char *fast_path(long argc, char **argv, char **envp)
 	if (i + 1 >= argc)
 		return NULL;
 	const char *cmd = argv[i], *id = argv[i + 1], *sig = i + 2 < argc ? argv[i + 2] : NULL;
+	/* delete [--force|-f] ID: of a stopped container the two are one */
+	if (seq(cmd, "delete") && (seq(id, "--force") || seq(id, "-f") || seq(id, "--force=true")) && i + 2 < argc)
+		id = argv[++i + 1];
 	int one_arg = i + 2 == argc;
-	int ok = ((seq(cmd, "state") || seq(cmd, "start")) && one_arg) || (seq(cmd, "kill") && i + 3 >= argc && (!sig || sig[0] != '-'));
+	int ok = ((seq(cmd, "state") || seq(cmd, "start") || seq(cmd, "delete")) && one_arg) ||
+		 (seq(cmd, "kill") && i + 3 >= argc && (!sig || sig[0] != '-'));
 	if (!ok || !valid_id(id))
+		return NULL;
+	/* delete checks the state directory's owner when not root (ContainerDir.checkOwner): Bun's */
+	if (seq(cmd, "delete") && sys3(NR_geteuid, 0, 0, 0) != 0)
 		return NULL;
 	if (!root) {
 		if (sys3(NR_geteuid, 0, 0, 0) != 0)
@@ -289,8 +314,8 @@ const char *fast_path(long argc, char **argv, char **envp)
 	}
 	if (!root[0])
 		return NULL;
-	/* start reads the answers under the container's lock, as start.ts reads the state */
-	if (seq(cmd, "start") && !take_lock(root, id))
+	/* start and delete read the answers under the container's lock, as start.ts and delete.ts read the state */
+	if ((seq(cmd, "start") || seq(cmd, "delete")) && !take_lock(root, id))
 		return NULL;
 	const char *handed = answer(root, cmd, id, sig);
 	release_lock();

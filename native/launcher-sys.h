@@ -13,7 +13,7 @@
 enum {
 	NR_read = 0, NR_write = 1, NR_close = 3, NR_execve = 59, NR_exit = 60, NR_kill = 62, NR_geteuid = 107,
 	NR_openat = 257, NR_readlinkat = 267, NR_faccessat = 269, NR_getpid = 39, NR_symlinkat = 266, NR_unlinkat = 263,
-	NR_nanosleep = 35,
+	NR_nanosleep = 35, NR_getdents64 = 217,
 };
 static inline long sys4(long n, long a, long b, long c, long d)
 {
@@ -26,7 +26,7 @@ static inline long sys4(long n, long a, long b, long c, long d)
 enum {
 	NR_read = 63, NR_write = 64, NR_close = 57, NR_execve = 221, NR_exit = 93, NR_kill = 129, NR_geteuid = 175,
 	NR_openat = 56, NR_readlinkat = 78, NR_faccessat = 48, NR_getpid = 172, NR_symlinkat = 36, NR_unlinkat = 35,
-	NR_nanosleep = 101,
+	NR_nanosleep = 101, NR_getdents64 = 61,
 };
 static inline long sys4(long n, long a, long b, long c, long d)
 {
@@ -71,6 +71,10 @@ struct answers {
 	const char *doc[4]; /* running, created, paused, stopped */
 	long doc_len[4];
 	int startable;      /* start may be done here: a process to run, no poststart hooks */
+	int deletable;      /* delete may be done here: nothing but files and cgroup directories to remove */
+	const char *procs;  /* the cgroup.procs that must be empty, or "-" */
+	int nrmdir;
+	const char *rmdir[16]; /* the cgroup directories, as destroy.ts removes them */
 };
 /* NULL when Bun is to answer as always; else an environment entry for Bun (start's error, told by Bun) */
 const char *fast_path(long argc, char **argv, char **envp);
@@ -82,5 +86,8 @@ void release_lock(void);
 /* start of a created container, lock held: exits on success; NULL if nothing was done (Bun starts it); else
  * the environment entry that gives Bun start's error to tell */
 const char *start_container(const struct answers *a, const char *id);
+
+/* launcher-delete.c: delete of a stopped container, lock held: exits on success, returns to hand over */
+void delete_container(const struct answers *a, const char *dir);
 
 #endif

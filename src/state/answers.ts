@@ -27,6 +27,7 @@ export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: str
   const freezer = v1 ? (paths.freezer ? `v1 ${paths.freezer}` : 'none') : paths.unified ? `v2 ${paths.unified}` : 'none';
   if (![fifo, freezer].every((s) => !s.includes('\n') && !s.includes('\0')) || !fifo.startsWith('/')) return undefined;
   if (freezer !== 'none' && !freezer.slice(3).startsWith('/')) return undefined;
+  if (!Object.values(paths).every((d) => d.startsWith('/') && !d.includes('\n') && !d.includes('\0'))) return undefined;
   const head = [
     ANSWERS_FORMAT,
     `record ${crc32hex(recordBytes)} ${recordBytes.length}`,
@@ -36,6 +37,7 @@ export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: str
     `freezer ${freezer}`,
     // start.ts's work, when it is only the exec fifo: a process to run, no poststart hook to run after it
     `startable ${!rec.noProcess && !(rec.hooks?.poststart?.length ?? 0) ? 1 : 0}`,
+    ...deleteFacts(rec),
   ];
   const parts: Buffer[] = [Buffer.from(head.join('\n') + '\n')];
   for (const status of ANSWER_STATUSES) {
@@ -44,4 +46,18 @@ export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: str
     parts.push(Buffer.from(`doc ${status} ${doc.length}\n`), doc);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * destroy.ts's work for a stopped container, when it is only removing: the cgroup directories (each manager's
+ * own: every v1 hierarchy's, or the one v2 directory) after a look at the cgroup.procs its pids() reads, then the
+ * state directory. A systemd unit, a resctrl group, host mounts or a poststop hook are Bun's.
+ */
+function deleteFacts(rec: ContainerRecord): string[] {
+  const paths = rec.cgroupPaths ?? {};
+  const v1 = Object.keys(paths).some((k) => k !== 'unified');
+  const dirs = v1 ? [...new Set(Object.values(paths))] : paths.unified ? [paths.unified] : [];
+  const first = v1 ? (['pids', 'memory', 'devices', 'freezer', 'cpu', 'name=systemd'].map((k) => paths[k]).find(Boolean) ?? dirs[0]) : dirs[0];
+  const onlyRemoving = !rec.systemd && !rec.intelRdt && !rec.hostMounts && !(rec.hooks?.poststop?.length ?? 0) && dirs.length <= 16;
+  return [`deletable ${onlyRemoving ? 1 : 0}`, `procs ${first ? `${first}/cgroup.procs` : '-'}`, `rmdirs ${onlyRemoving ? dirs.length : 0}`, ...(onlyRemoving ? dirs : [])];
 }

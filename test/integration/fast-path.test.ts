@@ -1,23 +1,24 @@
-// The launcher's answers to `state`, `kill` and `start` (native/launcher-fast.c), given
+// The launcher's answers to `state`, `kill`, `start` and `delete` (native/launcher-fast.c), given
 // without Bun from the answers file beside state.json (src/state/answers.ts).
 // A copy of the launcher sits beside a fake tsrun-bun that only prints
 // "bun:" and its arguments: an answer without that line came from the
 // launcher. Each answer must be byte for byte what Bun's `state` prints, in
-// every status; a start must leave the container as Bun's does; whatever it
-// is unsure of (flags, stale answers, a stopped container's kill, a start
-// with a poststart hook or a held lock) must reach Bun.
+// every status; a start or delete must leave the container as Bun's does;
+// whatever it is unsure of (flags, stale answers, a stopped container's kill,
+// a start with a poststart hook or a held lock, a delete with a process
+// still in the cgroup) must reach Bun, with nothing done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, REPO, precondition, rootAvailable } from '../helpers/harness';
+import { Harness, REPO, leftovers, precondition, rootAvailable } from '../helpers/harness';
 import { answersText } from '../../src/state/answers';
 import { crc32hex } from '../../src/state/crc32';
 
 const LAUNCHER = path.join(REPO, 'build/tsrun');
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
 
-describe.skipIf(!enabled)("the launcher's answers to state and kill", () => {
+describe.skipIf(!enabled)("the launcher's answers to state, kill, start and delete", () => {
   let h: Harness;
   let fake: string;
   let bundle: string;
@@ -193,5 +194,63 @@ describe.skipIf(!enabled)("the launcher's answers to state and kill", () => {
       expect(statusOf(id)).toBe('stopped');
       expect(h.tsrun(['delete', '--force', id]).code).toBe(0);
     }
+  });
+
+  it('deletes a stopped container, and hands over every delete that is more than removing', async () => {
+    const stopped = async (b: string, name: string) => {
+      const id = h.id(name);
+      expect(h.tsrun(['run', '-d', '--bundle', b, id], quiet).code).toBe(0);
+      expect(h.tsrun(['kill', id, 'KILL']).code).toBe(0);
+      for (let i = 0; i < 200 && statusOf(id) !== 'stopped'; i++) await new Promise((res) => setTimeout(res, 25));
+      expect(statusOf(id)).toBe('stopped');
+      return id;
+    };
+    const handed = (id: string, force = false) => launcher(['delete', ...(force ? ['--force'] : []), id]).out.startsWith('bun: ');
+
+    // plain and --force: the cgroups and the state directory go, the lock is released
+    for (const force of [false, true]) {
+      const id = await stopped(bundle, `del${force ? 'f' : ''}`);
+      expect(launcher(['delete', ...(force ? ['-f'] : []), id])).toEqual({ code: 0, out: '' });
+      expect(leftovers(h.root, id)).toEqual([]);
+      expect(fs.readdirSync(h.root).filter((f) => f.startsWith('.lock-'))).toEqual([]);
+    }
+
+    // alive: Bun refuses, or kills first with --force
+    const live = h.id('dellive');
+    expect(h.tsrun(['run', '-d', '--bundle', bundle, live], quiet).code).toBe(0);
+    expect(handed(live)).toBe(true);
+    expect(handed(live, true)).toBe(true);
+    expect(statusOf(live)).toBe('running');
+    expect(h.tsrun(['delete', '--force', live]).code).toBe(0);
+
+    // a poststop hook to run: Bun's
+    const withHook = h.bundle((c) => {
+      c.process.args = ['sleep', '300'];
+      c.hooks = { poststop: [{ path: '/bin/true' }] };
+    });
+    const hooked = await stopped(withHook, 'delhook');
+    expect(handed(hooked)).toBe(true);
+    expect(h.tsrun(['delete', hooked]).code).toBe(0);
+
+    // a file it does not know in the state directory, a process left in the cgroup: nothing is done
+    const odd = await stopped(bundle, 'delodd');
+    fs.writeFileSync(path.join(h.root, odd, 'someone-elses'), '');
+    expect(handed(odd)).toBe(true);
+    expect(fs.existsSync(path.join(h.root, odd, 'state.json'))).toBe(true);
+    fs.unlinkSync(path.join(h.root, odd, 'someone-elses'));
+    const rec = JSON.parse(fs.readFileSync(path.join(h.root, odd, 'state.json'), 'utf8'));
+    const memory = rec.cgroupPaths.memory ?? rec.cgroupPaths.unified;
+    const stray = spawnSync('sh', ['-c', `sleep 30 >/dev/null 2>&1 & echo $! > ${memory}/cgroup.procs && echo $!`], { encoding: 'utf8' });
+    const strayPid = Number(stray.stdout.trim());
+    try {
+      expect(strayPid).toBeGreaterThan(0);
+      expect(handed(odd)).toBe(true);
+      expect(fs.existsSync(memory)).toBe(true);
+      expect(fs.existsSync(path.join(h.root, odd, 'state.json'))).toBe(true);
+    } finally {
+      process.kill(strayPid, 'SIGKILL');
+    }
+    expect(h.tsrun(['delete', odd]).code).toBe(0);
+    expect(leftovers(h.root, odd)).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@ describe('answersText', () => {
   it('holds the record checksum, the facts, and each status document as `state` prints it', () => {
     const text = answersText(rec, bytes, '/r/c1/exec.fifo', crc32hex)!.toString();
     const lines = text.split('\n');
-    expect(lines.slice(0, 7)).toEqual([
+    expect(lines.slice(0, 13)).toEqual([
       'tsrun-answers 1',
       `record ${crc32hex(bytes)} ${bytes.length}`,
       'pid 42',
@@ -51,8 +51,14 @@ describe('answersText', () => {
       'fifo /r/c1/exec.fifo',
       'freezer v1 /sys/fs/cgroup/freezer/c1',
       'startable 1',
+      'deletable 1',
+      'procs /sys/fs/cgroup/memory/c1/cgroup.procs',
+      'rmdirs 3',
+      '/sys/fs/cgroup/freezer/c1',
+      '/sys/fs/cgroup/memory/c1',
+      '/sys/fs/cgroup/unified/c1',
     ]);
-    const rest = text.slice(lines.slice(0, 7).join('\n').length + 1);
+    const rest = text.slice(lines.slice(0, 13).join('\n').length + 1);
     const docs: Record<string, unknown> = {};
     let off = 0;
     const buf = Buffer.from(rest);
@@ -80,6 +86,12 @@ describe('answersText', () => {
     expect(answersText({ ...rec, hooks: { poststart: [{ path: '/bin/true' }] } }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 0\n');
     expect(answersText({ ...rec, hooks: { poststart: [] } }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 1\n');
     expect(answersText({ ...rec, noProcess: true }, bytes, '/f', crc32hex)!.toString()).toContain('\nstartable 0\n');
+    // delete is Bun's with a unit, a resctrl group, host mounts or a poststop hook; v2 removes its one directory
+    for (const more of [{ systemd: { unit: 'x.scope' } }, { intelRdt: { group: 'g' } }, { hostMounts: '/m' }, { hooks: { poststop: [{ path: '/bin/true' }] } }]) {
+      expect(answersText({ ...rec, ...more } as never, bytes, '/f', crc32hex)!.toString()).toContain('\ndeletable 0\nprocs /sys/fs/cgroup/memory/c1/cgroup.procs\nrmdirs 0\ndoc ');
+    }
+    expect(answersText(v2, bytes, '/f', crc32hex)!.toString()).toContain('\ndeletable 1\nprocs /sys/fs/cgroup/c1/cgroup.procs\nrmdirs 1\n/sys/fs/cgroup/c1\ndoc ');
+    expect(answersText({ ...rec, cgroupPaths: {} }, bytes, '/f', crc32hex)!.toString()).toContain('\ndeletable 1\nprocs -\nrmdirs 0\ndoc ');
     expect(answersText({ ...rec, status: 'creating' }, bytes, '/f', crc32hex)).toBeUndefined();
     expect(answersText({ ...rec, pid: 0 }, bytes, '/f', crc32hex)).toBeUndefined();
     expect(answersText({ ...rec, pidStartTime: 'x' }, bytes, '/f', crc32hex)).toBeUndefined();
