@@ -4,15 +4,15 @@
  * answered without starting Bun, whose start-up is most of what these
  * commands cost.
  * The policy stays in TypeScript: whenever it writes a container's
- * state.json it also writes <root>/<id>/answers (src/state/answers.ts), the
- * state documents for each status, pre-rendered, and the facts that choose
+ * state.json it also writes <root>/<id>/answers (src/state/answers.ts): the
+ * state documents for each status, pre-rendered, the facts that choose
  * between them (the init's pid and start time, the exec fifo, the freezer
- * file, whether start and delete may be done here). Here they are only read and
- * checked. Anything unexpected - an
- * unknown flag, a missing or stale answers file (its record checksum must
- * match state.json as it is now), a container being created, a FREEZING
- * cgroup, a stopped container's kill, a signal name not in the table -
- * returns, and Bun answers as always, with its own words for any error.
+ * file), and whether start and delete may be done here. This file only reads
+ * and checks them. Anything unexpected (an unknown flag, a missing or stale
+ * answers file, whose record checksum must match state.json as it is now, a
+ * container being created, a FREEZING cgroup, a stopped container's kill, a
+ * signal name not in the table) returns, and Bun answers as always, with its
+ * own words for any error.
  */
 #include "launcher-sys.h"
 
