@@ -50,6 +50,7 @@ export class Harness {
   readonly root: string;
   readonly rootfs: string;
   private ids = new Set<string>();
+  private readonly roots: string[] = [];
 
   constructor(readonly name: string) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsrun-it-${name}-`));
@@ -109,9 +110,19 @@ export class Harness {
     return { ...this.tsrun(['run', '--bundle', b, id]), id };
   }
 
+  /** A state root of its own (under the harness dir) for a test that needs one; cleanup deletes its containers too. */
+  otherRoot(): string {
+    const root = fs.mkdtempSync(path.join(this.dir, 'root-'));
+    this.roots.push(root);
+    return root;
+  }
+
   cleanup(): void {
-    for (const id of this.ids) {
-      if (fs.existsSync(path.join(this.root, id))) this.tsrun(['delete', '--force', id]);
+    // before the dir goes: a container whose state is removed with it would leave its cgroups and process
+    for (const root of [this.root, ...this.roots]) {
+      for (const id of this.ids) {
+        if (fs.existsSync(path.join(root, id))) spawnSync(TSRUN, ['--root', root, 'delete', '--force', id], { timeout: 60_000, stdio: 'ignore' });
+      }
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -108,7 +108,7 @@ describe.skipIf(!enabled)('cli', () => {
       return spawnSync(TSRUN, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', stdio, stdio], env });
     };
     // --root: a container made under one root is listed there and nowhere else
-    const other = fs.mkdtempSync(path.join(h.dir, 'root-'));
+    const other = h.otherRoot(); // its containers are deleted at cleanup, also after a failed step
     const id = h.id('global');
     expect(run('root', ['--root', other, 'create', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '30'])), id], 'ignore').status).toBe(0);
     try {
