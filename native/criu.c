@@ -129,15 +129,6 @@ static bool relay_answer(int sk, const struct criu_start *s, int *master, uint8_
 	return true;
 }
 
-static int wait_for(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die(errno, "wait for process %d", (int)pid);
-	return status;
-}
-
 int criu_main(int syncfd)
 {
 	g_syncfd = syncfd;
@@ -180,7 +171,7 @@ int criu_main(int syncfd)
 			if (!relay_answer(sv[0], &s, &master, buf)) {
 				criu_open = false;
 				close(sv[0]);
-				int status = wait_for(criu);
+				int status = wait_or_die(criu, "criu");
 				g_kill_on_error = 0;
 				if (send_u64(g_syncfd, MSG_CRIU_EXIT, (uint64_t)(uint32_t)status) < 0)
 					die(errno, "criu: report its exit");
@@ -195,7 +186,7 @@ int criu_main(int syncfd)
 			/* the runtime is done (a detached restore), or gone: criu must not go on alone */
 			if (criu_open) {
 				kill(criu, SIGKILL);
-				wait_for(criu);
+				wait_or_die(criu, "criu");
 			}
 			_exit(0);
 		}
@@ -216,13 +207,8 @@ int criu_main(int syncfd)
 			uint64_t v;
 			memcpy(&v, m, 8);
 			pid_t pid = (pid_t)le64toh(v);
-			int ignore[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
-			for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++)
-				signal(ignore[i], SIG_IGN);
-			static struct plan noplan;
-			int status = master >= 0 ? proxy_terminal(&noplan, master, pid) : wait_for(pid);
-			send_u64(g_syncfd, MSG_EXIT, (uint64_t)(uint32_t)status);
-			_exit(0);
+			static struct plan noplan; /* no console size of its own: the caller's terminal's */
+			wait_and_report(&noplan, master, pid);
 		} else {
 			die(0, "criu: unexpected message %u (%u bytes)", tag, len);
 		}

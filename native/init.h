@@ -306,6 +306,8 @@ void setup_console(struct plan *p, int sock, bool bind_console);
 
 int recv_fd(int sock);
 int proxy_terminal(struct plan *p, int master, pid_t pid); /* the wait status */
+_Noreturn void wait_and_report(struct plan *p, int master, pid_t pid); /* foreground: MSG_EXIT, then exit */
+int wait_or_die(pid_t pid, const char *what); /* the wait status of our child */
 int criu_main(int syncfd);   /* criu.c: `tsrun-init --criu SYNCFD` */
 void tty_restore(void);
 

@@ -123,23 +123,14 @@ int alive(const struct answers *a)
 	join3(path, sizeof path, "/proc/", p, "/stat");
 	if (read_file(path, stat, sizeof stat) < 0)
 		return 0;
-	/* after the last ')' (the name may hold any): " S ppid ...", start time is field 22 */
-	char *rp = NULL;
-	for (char *s = stat; *s; s++)
-		if (*s == ')')
-			rp = s;
-	if (!rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X')
+	const char *state = stat_field(stat, 3);
+	if (!state || *state == 'Z' || *state == 'X')
 		return 0;
 	if (seq(a->start, "-"))
 		return 1;
-	char *f = rp + 2;
-	for (int field = 3; field < 22; field++) {
-		while (*f && *f != ' ')
-			f++;
-		if (!*f)
-			return 0;
-		f++;
-	}
+	char *f = stat_field(stat, 22); /* the start time */
+	if (!f)
+		return 0;
 	const char *want = a->start;
 	while (*want && *f == *want)
 		f++, want++;

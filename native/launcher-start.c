@@ -34,20 +34,9 @@ static int make_stamp(void)
 	char stat[1024], num[24];
 	if (read_file("/proc/self/stat", stat, sizeof stat) < 0)
 		return 0;
-	char *rp = NULL;
-	for (char *s = stat; *s; s++)
-		if (*s == ')')
-			rp = s;
-	if (!rp)
+	char *f = stat_field(stat, 22);
+	if (!f)
 		return 0;
-	char *f = rp + 2;
-	for (int field = 3; field < 22; field++) {
-		while (*f && *f != ' ')
-			f++;
-		if (!*f)
-			return 0;
-		f++;
-	}
 	char *e = f;
 	while (*e >= '0' && *e <= '9')
 		e++;

@@ -59,6 +59,7 @@ long read_file(const char *path, char *buf, long cap); /* its length; -2 missing
 long number(const char **s);                           /* a decimal at *s (moved past), else -1 */
 int join3(char *dst, long cap, const char *a, const char *b, const char *c); /* 0 when too long */
 __attribute__((noreturn)) void leave(int code);
+char *stat_field(char *stat, int n);                  /* field n of /proc/PID/stat, else NULL */
 
 /* launcher-fast.c: answers `state`, `kill` and `start` from the container's
  * answers file when it can; returns when Bun must answer. */

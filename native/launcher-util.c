@@ -71,3 +71,24 @@ __attribute__((noreturn)) void leave(int code)
 	sys3(NR_exit, code, 0, 0);
 	__builtin_unreachable();
 }
+
+/* Field n (3 or more) of a /proc/PID/stat text, else NULL. The fields are
+ * counted after the last ')': the process name may hold any character. */
+char *stat_field(char *stat, int n)
+{
+	char *rp = NULL;
+	for (char *s = stat; *s; s++)
+		if (*s == ')')
+			rp = s;
+	if (!rp || rp[1] != ' ')
+		return NULL;
+	char *f = rp + 2;
+	for (int field = 3; field < n; field++) {
+		while (*f && *f != ' ')
+			f++;
+		if (!*f)
+			return NULL;
+		f++;
+	}
+	return f;
+}

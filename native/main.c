@@ -277,26 +277,13 @@ static void stage0(struct plan *p)
 	if (!p->wait)
 		_exit(0);
 
-	/* foreground: the runtime forwards signals to the container process;
-	 * we only must not die of those a terminal sends to its whole
-	 * process group (the container has its own session) */
-	int ignore[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
-	for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++)
-		signal(ignore[i], SIG_IGN);
-	int status, master = -1;
+	int master = -1;
 	if (ttysock >= 0) {
 		/* sent before READY; none if the child failed before (it says why) */
 		master = recv_fd(ttysock);
 		close(ttysock);
 	}
-	if (master >= 0)
-		status = proxy_terminal(p, master, pid);
-	else
-		while (waitpid(pid, &status, 0) < 0)
-			if (errno != EINTR)
-				die(errno, "wait for the container process %d", (int)pid);
-	send_u64(g_syncfd, MSG_EXIT, (uint64_t)(uint32_t)status);
-	_exit(0);
+	wait_and_report(p, master, pid);
 }
 
 int main(int argc, char **argv, char **envp)

@@ -196,3 +196,17 @@ int proxy_terminal(struct plan *p, int master, pid_t pid)
 	close(sfd);
 	return status;
 }
+
+/* A foreground run, exec or restore: wait for pid (through the pty master
+ * when there is one), report MSG_EXIT, exit. The runtime forwards signals to
+ * the process; we only must not die of those a terminal sends to its whole
+ * process group (the container has its own session). */
+_Noreturn void wait_and_report(struct plan *p, int master, pid_t pid)
+{
+	int ignore[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU };
+	for (size_t i = 0; i < sizeof ignore / sizeof ignore[0]; i++)
+		signal(ignore[i], SIG_IGN);
+	int status = master >= 0 ? proxy_terminal(p, master, pid) : wait_or_die(pid, "the container process");
+	send_u64(g_syncfd, MSG_EXIT, (uint64_t)(uint32_t)status);
+	_exit(0);
+}

@@ -227,3 +227,13 @@ void unescape_mountinfo(char *s)
 	}
 	*w = '\0';
 }
+
+/* The wait status of our child pid; EINTR is waited through. */
+int wait_or_die(pid_t pid, const char *what)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die(errno, "wait for %s %d", what, (int)pid);
+	return status;
+}

@@ -31,6 +31,9 @@ export const WORK_DIR_FD = 4;
 export type NotifyHandler = (script: string, pid: number) => void | Promise<void>;
 
 export class CriuSession {
+  /** criu's wait status once the init reported it (request() may read it first). */
+  private criuExit: number | undefined;
+
   private constructor(
     private readonly channel: InitChannel,
     private readonly fds: number[],
@@ -86,8 +89,12 @@ export class CriuSession {
         failed = m.payload.toString('utf8');
         continue;
       }
-      if ((m === null || m.tag === Msg.CRIU_EXIT) && failed !== undefined) throw new TsrunError(failed); // criu could not start, say
-      if (m?.tag === Msg.CRIU_EXIT) return { type: req.type, success: false, crErrmsg: `criu exited (${waitStatusText(m.payload)}) before it answered` };
+      if (m?.tag === Msg.CRIU_EXIT) {
+        this.criuExit = exitStatus(m.payload);
+        if (failed !== undefined) throw new TsrunError(failed); // criu could not start, say
+        return { type: req.type, success: false, crErrmsg: `criu exited (${waitStatusText(this.criuExit)}) before it answered` };
+      }
+      if (m === null && failed !== undefined) throw new TsrunError(failed);
       if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, "criu's answer");
       let resp: CriuResp;
       try {
@@ -113,11 +120,12 @@ export class CriuSession {
   /** No more requests: criu ends (after a pre-dump it would wait for one). Resolves with its wait status. */
   async close(): Promise<number> {
     this.channel.send(Msg.CRIU_CLOSE, '');
-    for (;;) {
+    while (this.criuExit === undefined) {
       const m = await this.channel.next();
-      if (m?.tag === Msg.CRIU_EXIT && m.payload.length === 8) return Number(m.payload.readBigUInt64LE(0));
-      if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, 'the exit of criu');
+      if (m?.tag === Msg.CRIU_EXIT) this.criuExit = exitStatus(m.payload);
+      else if (m?.tag !== Msg.CRIU_RESP) throw unexpected(m, 'the exit of criu');
     }
+    return this.criuExit;
   }
 
   /** After close(): waits for the restored process (the init's child); its wait status. */
@@ -152,9 +160,12 @@ export class CriuSession {
   }
 }
 
-function waitStatusText(payload: Buffer): string {
-  if (payload.length !== 8) return 'unknown status';
-  const s = Number(payload.readBigUInt64LE(0));
+function exitStatus(payload: Buffer): number {
+  if (payload.length !== 8) throw new TsrunError(`tsrun-init --criu sent a malformed exit of criu (${payload.length} bytes)`);
+  return Number(payload.readBigUInt64LE(0));
+}
+
+function waitStatusText(s: number): string {
   return s & 0x7f ? `signal ${s & 0x7f}` : `exit ${(s >> 8) & 0xff}`;
 }
 

@@ -9,6 +9,7 @@
 // leaves anything it is unsure of to Bun.
 import { stateDocument, type Status } from './status';
 import type { ContainerRecord } from './store';
+import { crc32hex } from './crc32';
 
 export const ANSWERS_FORMAT = 'tsrun-answers 1';
 /** The order of the documents, which the launcher's STATUS table follows. */
@@ -18,7 +19,7 @@ export const ANSWER_STATUSES: readonly Status[] = ['running', 'created', 'paused
  * The answers for `rec` (whose state.json is `recordBytes`), or undefined when Bun must answer every call: a
  * container still being created, one with no process, or a path the line format cannot carry.
  */
-export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: string, crc32hex: (b: Uint8Array) => string): Buffer | undefined {
+export function answersText(rec: ContainerRecord, recordBytes: Buffer, fifo: string): Buffer | undefined {
   if (rec.status === 'creating' || !(rec.pid > 0)) return undefined;
   if (rec.pidStartTime !== undefined && !/^\d+$/.test(rec.pidStartTime)) return undefined;
   const paths = rec.cgroupPaths ?? {};

@@ -7,7 +7,6 @@ import { TsrunError, sysError } from '../errors';
 import type { Hook, Spec } from '../spec/types';
 import type { SystemdUnitRecord } from '../cgroups/systemd/manager';
 import { answersText } from './answers';
-import { crc32hex } from './crc32';
 
 export type RecordedStatus = 'creating' | 'created';
 
@@ -116,12 +115,13 @@ export class ContainerDir {
   write(rec: ContainerRecord): void {
     const bytes = Buffer.from(JSON.stringify(rec));
     writeAtomic(this.stateFile, bytes);
-    const answers = answersText(rec, bytes, this.fifo, crc32hex);
+    // none for a record still being created; answers left from an earlier record never match this one
+    const answers = answersText(rec, bytes, this.fifo);
+    if (!answers) return;
     try {
-      if (answers) writeAtomic(this.answersFile, answers);
-      else unlinkSync(this.answersFile);
+      writeAtomic(this.answersFile, answers);
     } catch {
-      // none: Bun answers every call (stale ones never match the record)
+      // none: Bun answers every call
     }
   }
 

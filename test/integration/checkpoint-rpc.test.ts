@@ -81,19 +81,28 @@ describe.skipIf(!enabled)('checkpoint and restore through the RPC', () => {
     await waitFor(() => r.out().startsWith('ready\n'), 'the console receiver to listen');
     return r;
   };
-
-  it('a container with a terminal: checkpointed, then restored with a new terminal sent to --console-socket', async () => {
-    const { b, file } = counterBundle('i=0; while [ ! -e $F.stop ]; do i=$((i+1)); echo $i >> $F; sleep 0.1; done; read x; echo "got $x on $(tty)"', (c) => {
+  /**
+   * A counter with a terminal (`after` runs once $F.stop exists), its master sent to a console receiver, counting
+   * to 5, then checkpointed into img (the container is gone, and its terminal lost its last slave).
+   */
+  const ttyCounterCheckpointed = async (name: string, after: string, img: string) => {
+    const { b, file } = counterBundle(`i=0; while [ ! -e $F.stop ]; do i=$((i+1)); echo $i >> $F; sleep 0.1; done; ${after}`, (c) => {
       c.process.terminal = true;
     });
-    const a = h.id('tty');
-    const first = await receive(path.join(h.dir, 'c1.sock'), '');
-    expect(tsrun(['create', '--console-socket', path.join(h.dir, 'c1.sock'), '--bundle', b, a]).code).toBe(0);
+    const a = h.id(name);
+    const sock = path.join(h.dir, `${name}.sock`);
+    const first = await receive(sock, '');
+    expect(tsrun(['create', '--console-socket', sock, '--bundle', b, a]).code).toBe(0);
     expect(tsrun(['start', a]).code).toBe(0);
     await waitFor(() => counts(file).length >= 5, 'the counter to count to 5');
-    const ck = tsrun(['checkpoint', '--image-path', path.join(h.dir, 'img-tty'), a]);
+    const ck = tsrun(['checkpoint', '--image-path', img, a]);
     expect(ck.code, ck.stderr).toBe(0);
-    expect((await first.done).code).toBe(0); // the old terminal lost its last slave
+    expect((await first.done).code).toBe(0);
+    return { a, b, file };
+  };
+
+  it('a container with a terminal: checkpointed, then restored with a new terminal sent to --console-socket', async () => {
+    const { a, b, file } = await ttyCounterCheckpointed('tty', 'read x; echo "got $x on $(tty)"', path.join(h.dir, 'img-tty'));
     expect(tsrun(['delete', '--force', a]).code).toBe(0);
     const atCheckpoint = counts(file).length;
 
@@ -163,17 +172,8 @@ describe.skipIf(!enabled)('checkpoint and restore through the RPC', () => {
   }, 60_000);
 
   it('restore in the foreground with a terminal and no socket proxies the caller\'s terminal, as run does', async () => {
-    const { b, file } = counterBundle('i=0; while [ ! -e $F.stop ]; do i=$((i+1)); echo $i >> $F; sleep 0.1; done; echo "counted $i"; read x; echo "got $x on $(tty)"; exit 5', (c) => {
-      c.process.terminal = true;
-    });
-    const a = h.id('fgtty');
-    const first = await receive(path.join(h.dir, 'c3.sock'), '');
-    expect(tsrun(['create', '--console-socket', path.join(h.dir, 'c3.sock'), '--bundle', b, a]).code).toBe(0);
-    expect(tsrun(['start', a]).code).toBe(0);
-    await waitFor(() => counts(file).length >= 5, 'the counter to count to 5');
     const img = path.join(h.dir, 'img-fgtty');
-    expect(tsrun(['checkpoint', '--image-path', img, a]).code).toBe(0);
-    await first.done;
+    const { b, file } = await ttyCounterCheckpointed('fgtty', 'echo "counted $i"; read x; echo "got $x on $(tty)"; exit 5', img);
     const at = counts(file).length;
     fs.writeFileSync(`${file}.stop`, ''); // the restored loop ends at once
     const r = h.id('fgttyr');

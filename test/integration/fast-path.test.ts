@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Harness, REPO, leftovers, precondition, rootAvailable } from '../helpers/harness';
 import { answersText } from '../../src/state/answers';
-import { crc32hex } from '../../src/state/crc32';
 
 const LAUNCHER = path.join(REPO, 'build/tsrun');
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
@@ -120,7 +119,7 @@ describe.skipIf(!enabled)("the launcher's answers to state, kill, start and dele
       const rec = JSON.parse(record.toString());
       const reused = Buffer.from(JSON.stringify({ ...rec, pidStartTime: '1' }));
       fs.writeFileSync(stateFile, reused);
-      fs.writeFileSync(answers, answersText({ ...rec, pidStartTime: '1' }, reused, path.join(h.root, id, 'exec.fifo'), crc32hex)!);
+      fs.writeFileSync(answers, answersText({ ...rec, pidStartTime: '1' }, reused, path.join(h.root, id, 'exec.fifo'))!);
       const r = launcher(['state', id]);
       expect(JSON.parse(r.out)).toMatchObject({ status: 'stopped', pid: 0 });
       expect(r.out).toBe(bunState(id));
@@ -137,7 +136,7 @@ describe.skipIf(!enabled)("the launcher's answers to state, kill, start and dele
     const dir = path.join(h.root, id);
     fs.mkdirSync(dir, { recursive: true });
     const rec = { ociVersion: '1.3.0', id, status: 'creating', pid: process.pid, bundle, rootfs: '/', created: '', owner: '', cgroupPaths: {}, pidNamespace: true };
-    expect(answersText(rec as never, Buffer.from(JSON.stringify(rec)), path.join(dir, 'exec.fifo'), crc32hex)).toBeUndefined();
+    expect(answersText(rec as never, Buffer.from(JSON.stringify(rec)), path.join(dir, 'exec.fifo'))).toBeUndefined();
     fs.rmSync(dir, { recursive: true });
   });
 

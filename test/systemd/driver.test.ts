@@ -29,13 +29,10 @@ describe.skipIf(!ok)('the systemd cgroup driver, against a real systemd', () => 
 
   afterAll(() => {
     if (!lab) return;
-    // whatever a failed test left: delete --force through each runtime, then the lab, which removes its cgroups
-    for (const [bin, root] of [[TSRUN, 'tsrun'], [RUNC, 'runc']]) {
-      const dir = path.join(lab.dir, root);
-      for (const id of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : []) {
-        lab.exec([bin, '--systemd-cgroup', '--root', dir, 'delete', '--force', id]);
-      }
-    }
+    lab.deleteLeftContainers([
+      [TSRUN, 'tsrun'],
+      [RUNC, 'runc'],
+    ]);
     lab.stop();
     expect(lab.leftovers()).toEqual([]);
   }, 150_000);

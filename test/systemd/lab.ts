@@ -172,6 +172,19 @@ export class SystemdLab {
   }
 
   /**
+   * Whatever a failed test left: `delete --force` inside the lab of every container under <dir>/<rootName>, each
+   * through its runtime (binary, state root name), before stop() (which removes the lab's cgroups).
+   */
+  deleteLeftContainers(runtimes: [bin: string, rootName: string][]): void {
+    for (const [bin, root] of runtimes) {
+      const dir = path.join(this.dir, root);
+      for (const id of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : []) {
+        this.exec([bin, '--systemd-cgroup', '--root', dir, 'delete', '--force', id]);
+      }
+    }
+  }
+
+  /**
    * What of the lab is left on the host: its processes, its cgroups, init.scope/system.slice/user.slice at
    * the host's hierarchy roots (or beside the lab's cgroup), mounts under its dir. Empty after stop().
    */

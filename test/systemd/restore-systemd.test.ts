@@ -41,12 +41,10 @@ describe.skipIf(!ok)('restore --systemd-cgroup, against a real systemd', () => {
   afterAll(() => {
     criuCache?.();
     if (!lab) return;
-    for (const [bin, root] of [[TSRUN, 'tsrun'], [RUNC, 'runc']]) {
-      const dir = path.join(lab.dir, root);
-      for (const id of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : []) {
-        lab.exec([bin, '--systemd-cgroup', '--root', dir, 'delete', '--force', id]);
-      }
-    }
+    lab.deleteLeftContainers([
+      [TSRUN, 'tsrun'],
+      [RUNC, 'runc'],
+    ]);
     lab.stop();
     expect(lab.leftovers()).toEqual([]);
   }, 150_000);
