@@ -129,6 +129,22 @@ for rt in tsrun runc crun; do
   kd+=(-n "$rt" "sh -c '$(bin $rt) --root $work/root-$rt kill bench-kd KILL; $(bin $rt) --root $work/root-$rt delete --force bench-kd'")
 done
 HF_RUNS=$RUNS hf kill-delete "${kd[@]}"
+# start, kill and delete alone, each on a container made for it (not timed)
+one() { # name, prepare template, command template
+  local name=$1 prep=$2 cmd=$3 rt args=()
+  for rt in tsrun runc crun; do
+    local p=${prep//@RT@/$(bin $rt)} c=${cmd//@RT@/$(bin $rt)}
+    p=${p//@ROOT@/$work/root-$rt}
+    c=${c//@ROOT@/$work/root-$rt}
+    args+=(--prepare "sh -c '$p'" -n "$rt" "$c")
+  done
+  hf "$name" "${args[@]}"
+}
+GONE='@RT@ --root @ROOT@ delete --force bench-one >/dev/null 2>&1; '
+one start "$GONE@RT@ --root @ROOT@ create --bundle $TRUE bench-one </dev/null >/dev/null 2>&1" "@RT@ --root @ROOT@ start bench-one"
+one kill "$GONE@RT@ --root @ROOT@ run -d --bundle $SLEEP bench-one </dev/null >/dev/null 2>&1" "@RT@ --root @ROOT@ kill bench-one KILL"
+one delete "$GONE@RT@ --root @ROOT@ run -d --bundle $TRUE bench-one </dev/null >/dev/null 2>&1; until @RT@ --root @ROOT@ state bench-one | grep -q stopped; do :; done" "@RT@ --root @ROOT@ delete bench-one"
+for rt in tsrun runc crun; do "$(bin $rt)" --root "$work/root-$rt" delete --force bench-one >/dev/null 2>&1 || true; done
 run3 version "@RT@ --version"
 # the floor under every tsrun command: an empty program, built and started the way tsrun is (no .env or
 # bunfig.toml autoload; the launcher, then Bun)
