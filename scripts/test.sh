@@ -3,6 +3,7 @@
 # real containers, one file at a time since they share the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+began=$(date +%s)
 if [ "$(id -u)" != 0 ]; then
   if [ -n "${CI:-}" ]; then echo "make test: integration tests must run as root under CI" >&2; exit 1; fi
   echo "make test: not root: the integration tests will be skipped" >&2
@@ -26,3 +27,5 @@ bash test/cgv2/run-cgroups-v2.sh
 bash test/systemd/run-v2.sh
 # the rootless checks whose cgroups differ, again on the pure cgroup v2 kernel (a v2 subtree delegated to the user), ~2.5 min
 bash test/rootless/run-v2.sh
+# and nothing left: every test cleans up after itself, even when it fails
+if [ "$(id -u)" = 0 ]; then bash scripts/check-leftovers.sh "$began"; fi
