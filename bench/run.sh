@@ -66,28 +66,18 @@ hf() { # name, then hyperfine arguments
   echo "bench: $name done" >&2
 }
 
-cmds() { # template -> three commands, one per runtime
-  local tpl=$1 rt
-  for rt in tsrun runc crun; do
-    local c=${tpl//@RT@/$(bin $rt)}
-    c=${c//@ROOT@/$work/root-$rt}
-    c=${c//@NAME@/$rt}
-    printf '%s\n' "$c"
-  done
+fill() { # template runtime -> the command for that runtime
+  local c=${1//@RT@/$(bin "$2")}
+  c=${c//@ROOT@/$work/root-$2}
+  printf '%s' "${c//@NAME@/$2}"
 }
 run3() { # name template
   local name=$1 tpl=$2
-  mapfile -t cs < <(cmds "$tpl")
-  hf "$name" -n tsrun "${cs[0]}" -n runc "${cs[1]}" -n crun "${cs[2]}"
+  hf "$name" -n tsrun "$(fill "$tpl" tsrun)" -n runc "$(fill "$tpl" runc)" -n crun "$(fill "$tpl" crun)"
 }
 sh3() { # name template (a shell script)
-  local name=$1 tpl=$2 rt
-  local args=()
-  for rt in tsrun runc crun; do
-    local c=${tpl//@RT@/$(bin $rt)}
-    c=${c//@ROOT@/$work/root-$rt}
-    args+=(-n "$rt" "sh -c '$c'")
-  done
+  local name=$1 tpl=$2 rt args=()
+  for rt in tsrun runc crun; do args+=(-n "$rt" "sh -c '$(fill "$tpl" "$rt")'"); done
   hf "$name" "${args[@]}"
 }
 
@@ -132,12 +122,7 @@ HF_RUNS=$RUNS hf kill-delete "${kd[@]}"
 # start, kill and delete alone, each on a container made for it (not timed)
 one() { # name, prepare template, command template
   local name=$1 prep=$2 cmd=$3 rt args=()
-  for rt in tsrun runc crun; do
-    local p=${prep//@RT@/$(bin $rt)} c=${cmd//@RT@/$(bin $rt)}
-    p=${p//@ROOT@/$work/root-$rt}
-    c=${c//@ROOT@/$work/root-$rt}
-    args+=(--prepare "sh -c '$p'" -n "$rt" "$c")
-  done
+  for rt in tsrun runc crun; do args+=(--prepare "sh -c '$(fill "$prep" "$rt")'" -n "$rt" "$(fill "$cmd" "$rt")"); done
   hf "$name" "${args[@]}"
 }
 GONE='@RT@ --root @ROOT@ delete --force bench-one >/dev/null 2>&1; '
