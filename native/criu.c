@@ -197,7 +197,9 @@ int criu_main(int syncfd)
 				close(gate[1]);
 				gate[1] = -1;
 			}
-			if (send(sv[0], m, len, MSG_NOSIGNAL) < 0)
+			/* EPIPE: criu is gone (its exec failed, say); the poll sees the
+			 * hangup and reports its exit, after the child's own error */
+			if (send(sv[0], m, len, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
 				die(errno, "criu: send a request");
 		} else if (tag == MSG_CRIU_CLOSE) {
 			/* criu may have closed its side first: its MSG_CRIU_EXIT is on its way */

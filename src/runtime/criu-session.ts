@@ -85,8 +85,9 @@ export class CriuSession {
     let failed: string | undefined;
     for (;;) {
       const m = await this.channel.next();
-      if (m?.tag === Msg.ERROR && failed === undefined) {
-        failed = m.payload.toString('utf8');
+      // the first error is the cause (criu's exec failing, say); what the init says after it follows from it
+      if (m?.tag === Msg.ERROR) {
+        failed ??= m.payload.toString('utf8');
         continue;
       }
       if (m?.tag === Msg.CRIU_EXIT) {
