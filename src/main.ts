@@ -1,6 +1,7 @@
 // Entry point: parse the command line (fast path first), configure logging,
 // and run one command. Command modules load by import() when their command
 // runs, so a call pays only for what it uses.
+import { resolve } from 'node:path';
 import { writeOut } from './cli/output';
 import { fastParse, type Parsed } from './cli/fastparse';
 import { globalFlags } from './cli/table';
@@ -73,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
   const rootlessFlag = parseRootlessFlag(g.rootless);
   let rootless: boolean | undefined;
   const ctx: CommandContext = {
-    root: g.root !== undefined && g.root !== '' ? String(g.root) : defaultRoot(),
+    // absolute, as runc makes it: the plan's paths (the exec fifo) must not depend on the init's directory
+    root: g.root !== undefined && g.root !== '' ? resolve(String(g.root)) : defaultRoot(),
     get rootless() {
       return (rootless ??= resolveRootless(rootlessFlag, Boolean(g['systemd-cgroup'])));
     },

@@ -118,6 +118,21 @@ describe.skipIf(!enabled)('cli', () => {
       run('root', ['--root', other, 'delete', '--force', id]);
     }
     expect(fs.readdirSync(other)).toEqual([]);
+    // a relative --root is taken from the caller's directory, as runc takes it, by every command
+    const relId = h.id('relroot');
+    const inOther = { cwd: path.dirname(other), encoding: 'utf8' as const, timeout: 30_000 };
+    const rel = (args: string[], stdio: 'pipe' | 'ignore' = 'pipe') => spawnSync(TSRUN, ['--root', path.basename(other), ...args], { ...inOther, stdio: ['ignore', stdio, stdio] });
+    try {
+      expect(rel(['create', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '30'])), relId], 'ignore').status).toBe(0);
+      expect(rel(['start', relId]).status).toBe(0);
+      expect(JSON.parse(rel(['state', relId]).stdout).status).toBe('running');
+      expect(run('root', ['--root', other, 'list', '-q']).stdout.split('\n')).toContain(relId);
+      expect(rel(['kill', relId, 'KILL']).status).toBe(0);
+    } finally {
+      expect(rel(['delete', '--force', relId]).status).toBe(0);
+    }
+    expect(fs.readdirSync(other)).toEqual([]);
+    expect(leftovers(other, relId)).toEqual([]);
     // --log and --log-format: the error goes to the file, as JSON
     const logFile = path.join(h.dir, 'global.log');
     const missing = run('log', ['--root', other, '--log', logFile, '--log-format', 'json', 'state', 'no-such']);
