@@ -120,8 +120,8 @@ describe.skipIf(!enabled)('cli', () => {
     expect(fs.readdirSync(other)).toEqual([]);
     // a relative --root is taken from the caller's directory, as runc takes it, by every command
     const relId = h.id('relroot');
-    const inOther = { cwd: path.dirname(other), encoding: 'utf8' as const, timeout: 30_000 };
-    const rel = (args: string[], stdio: 'pipe' | 'ignore' = 'pipe') => spawnSync(TSRUN, ['--root', path.basename(other), ...args], { ...inOther, stdio: ['ignore', stdio, stdio] });
+    const rel = (args: string[], stdio: 'pipe' | 'ignore' = 'pipe') =>
+      spawnSync(TSRUN, ['--root', path.basename(other), ...args], { cwd: path.dirname(other), encoding: 'utf8', timeout: 30_000, stdio: ['ignore', stdio, stdio] });
     try {
       expect(rel(['create', '--bundle', h.bundle((c) => (c.process.args = ['sleep', '30'])), relId], 'ignore').status).toBe(0);
       expect(rel(['start', relId]).status).toBe(0);
