@@ -189,7 +189,10 @@ describe.skipIf(!enabled)(`cgroups through containers (${layout?.mode ?? 'no roo
     return new Error(`${e.message}; container ${state(id).status}, its cgroup holds [${procs.join('; ')}]; ${more}`);
   }
 
-  const HOG = (bytes: number) => `sh -c 'x=$(head -c ${bytes} /dev/zero | tr "\\0" x); echo survived'`;
+  // The hog marks itself the OOM killer's first choice (raising oom_score_adj needs no privilege): a second OOM
+  // before the first victim's memory is freed would otherwise pick the agent, pid 1, and stop the container.
+  const HOG = (bytes: number) =>
+    `sh -c 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c ${bytes} /dev/zero | tr "\\0" x); echo survived'`;
 
   // --- the tests ---------------------------------------------------------------
 
