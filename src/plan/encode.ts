@@ -41,7 +41,9 @@ class RecordWriter {
     if (value.includes('\0')) throw new Error(`plan: string for tag ${tag} contains a NUL byte`);
     const len = Buffer.byteLength(value, 'utf8');
     this.header(tag, len);
-    this.end += this.buf.write(value, this.end, len, 'utf8');
+    // byteLength and write encode a lone surrogate alike (U+FFFD); a mismatch would misframe every later record
+    if (this.buf.write(value, this.end, len, 'utf8') !== len) throw new Error(`plan: string for tag ${tag} did not encode to ${len} bytes`);
+    this.end += len;
   }
 
   bytes(tag: number, value: Uint8Array): void {

@@ -149,6 +149,23 @@ describe('plan wire format', () => {
     expect(body.equals(fs.readFileSync(goldenBin))).toBe(true);
   });
 
+  it('frames a plan past the first buffer, with multi-byte and lone-surrogate strings, as the init reads it', () => {
+    needInit();
+    // the writer starts with 4 KiB and grows; every string must take as many bytes as its header says
+    const odd = ['é', '😀', 'x\ud800y', 'z'.repeat(3000)];
+    const args = Array.from({ length: 400 }, (_, i) => `${odd[i % odd.length]}${i}`);
+    const body = encodePlanBody({ ...goldenPlan(), args });
+    expect(body.length).toBeGreaterThan(4096 * 2);
+    const r = dump(body);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const shown = r.stdout.split('\n').filter((l) => l.startsWith('P_ARG '));
+    expect(shown).toHaveLength(400);
+    // the records after the arguments are still read in place
+    expect(r.stdout).toContain('P_ENV ');
+    expect(r.stdout).toContain('P_HOOK');
+  });
+
   it('tsrun-init --dump-plan reads the golden bytes as plan.txt says', () => {
     needInit();
     const r = dump(fs.readFileSync(goldenBin));
