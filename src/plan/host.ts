@@ -171,7 +171,7 @@ function readRequired(p: string, why: string): string {
   }
 }
 
-function statKind(st: FsStats): HostStat['kind'] {
+export function statKind(st: FsStats): HostStat['kind'] {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isCharacterDevice()) return 'char';

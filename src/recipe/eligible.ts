@@ -1,0 +1,47 @@
+// Recipes: which creates may leave one for the next create of the same config. Only the common case of a
+// direct call, where a replay needs nothing but the files and the kernel: anything that talks to another
+// process (hooks, a console socket, systemd), hands over fds, or changes the host outside the container's own
+// cgroup and state directory, stays Bun's every time. Each reason is named, for tests and for --debug.
+import type { Spec } from '../spec/types';
+import type { InitPlan } from '../plan/types';
+
+export interface RecipeFacts {
+  euid: number;
+  systemdCgroup: boolean;
+  rootless: boolean;
+  consoleSocket: boolean;
+  pidFile: boolean;
+  preserveFds: number;
+  listenFds: number;
+  /** create's warnings: a replay would not print them. */
+  warnings: number;
+  /** The config's bytes as read from the bundle. */
+  configText: string;
+  id: string;
+}
+
+/** Why a create leaves no recipe; empty when it may. */
+export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): string[] {
+  const out: string[] = [];
+  const no = (cond: unknown, why: string) => {
+    if (cond) out.push(why);
+  };
+  no(f.euid !== 0, 'not root');
+  no(f.systemdCgroup, '--systemd-cgroup');
+  no(f.rootless, 'rootless');
+  no(f.consoleSocket, '--console-socket');
+  no(f.pidFile, '--pid-file');
+  no(f.preserveFds > 0, '--preserve-fds');
+  no(f.listenFds > 0, 'LISTEN_FDS');
+  no(f.warnings > 0, 'warnings');
+  no(!spec.process, 'no process');
+  no(Object.values(spec.hooks ?? {}).some((h) => Array.isArray(h) && h.length > 0), 'hooks');
+  no(plan.hooks.length > 0, 'hooks');
+  no(spec.linux?.intelRdt !== undefined, 'linux.intelRdt');
+  no((plan.netDevices ?? []).length > 0, 'linux.netDevices');
+  no(plan.hostMounts !== undefined, 'no mount namespace');
+  no(plan.seccompListener !== undefined, 'a seccomp listener');
+  // the replay swaps the id in what tsrun derived from it; in the config itself it would be a coincidence
+  no(f.configText.includes(f.id), 'the id is in the config');
+  return out;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { recipeBlockers, type RecipeFacts } from '../../src/recipe/eligible';
+import { defaultSpec } from '../../src/runtime/default-spec';
+import type { InitPlan } from '../../src/plan/types';
+import type { Spec } from '../../src/spec/types';
+
+const plan = (more: Partial<InitPlan> = {}) => ({ hooks: [], ...more }) as unknown as InitPlan;
+const facts = (spec: Spec, more: Partial<RecipeFacts> = {}): RecipeFacts => ({
+  euid: 0,
+  systemdCgroup: false,
+  rootless: false,
+  consoleSocket: false,
+  pidFile: false,
+  preserveFds: 0,
+  listenFds: 0,
+  warnings: 0,
+  configText: JSON.stringify(spec),
+  id: 'web-000001',
+  ...more,
+});
+
+describe('which creates leave a recipe', () => {
+  it("runc's default config, created by root with the cgroupfs driver, may", () => {
+    const spec = defaultSpec();
+    expect(recipeBlockers(spec, plan(), facts(spec))).toEqual([]);
+  });
+
+  it('each thing a replay cannot do is named', () => {
+    const spec = defaultSpec();
+    const cases: [Partial<RecipeFacts>, string][] = [
+      [{ euid: 1000 }, 'not root'],
+      [{ systemdCgroup: true }, '--systemd-cgroup'],
+      [{ rootless: true }, 'rootless'],
+      [{ consoleSocket: true }, '--console-socket'],
+      [{ pidFile: true }, '--pid-file'],
+      [{ preserveFds: 2 }, '--preserve-fds'],
+      [{ listenFds: 1 }, 'LISTEN_FDS'],
+      [{ warnings: 1 }, 'warnings'],
+    ];
+    for (const [more, why] of cases) expect(recipeBlockers(spec, plan(), facts(spec, more))).toEqual([why]);
+  });
+
+  it('hooks, a missing process, intelRdt, net devices, no mount namespace and a seccomp listener are Bun\'s', () => {
+    const hooked: Spec = { ...defaultSpec(), hooks: { poststop: [{ path: '/bin/true' }] } };
+    expect(recipeBlockers(hooked, plan(), facts(hooked))).toEqual(['hooks']);
+    const bare: Spec = { ...defaultSpec(), process: undefined };
+    expect(recipeBlockers(bare, plan(), facts(bare))).toEqual(['no process']);
+    const rdt: Spec = { ...defaultSpec(), linux: { ...defaultSpec().linux, intelRdt: { closID: 'a' } } };
+    expect(recipeBlockers(rdt, plan(), facts(rdt))).toEqual(['linux.intelRdt']);
+    const spec = defaultSpec();
+    expect(recipeBlockers(spec, plan({ netDevices: [{ name: 'eth1', newName: 'eth1' }] }), facts(spec))).toEqual(['linux.netDevices']);
+    expect(recipeBlockers(spec, plan({ hostMounts: '/run/x/rootfs' }), facts(spec))).toEqual(['no mount namespace']);
+    expect(recipeBlockers(spec, plan({ seccompListener: '/run/seccomp.sock' }), facts(spec))).toEqual(['a seccomp listener']);
+  });
+
+  it('a config that holds the id may not: the replay could not tell the id from the coincidence', () => {
+    const spec: Spec = { ...defaultSpec(), hostname: 'web-000001' };
+    expect(recipeBlockers(spec, plan(), facts(spec))).toEqual(['the id is in the config']);
+  });
+});
