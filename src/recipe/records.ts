@@ -1,6 +1,7 @@
 // Recipes: the state.json a replayed create writes at each step, and the state documents of its answers file,
 // as templates (template.ts) made from the record Bun's create wrote. Key order follows that record, so that a
 // replayed container's files read as Bun's would.
+import { hookState } from '../runtime/hook-state';
 import { ANSWER_STATUSES } from '../state/answers';
 import { stateDocument } from '../state/status';
 import type { ContainerRecord } from '../state/store';
@@ -15,6 +16,8 @@ export interface RecordTemplates {
   created: Template;
   /** What `state` prints for each status, in the order of ANSWER_STATUSES. */
   docs: Template[];
+  /** The state sent with MSG_HOOKS_DONE (create sends it even without hooks: the init waits for it). */
+  hookState: Template;
 }
 
 /** The same container as seen with another id: what its create made of that id. */
@@ -57,6 +60,8 @@ export function recordTemplates(rec: ContainerRecord, probe: ProbeView): RecordT
     // as answers.ts renders them
     one((id) => JSON.stringify(stateDocument(at(rec, 'created', id, paths(id)), status), null, 2) + '\n'),
   );
-  if (!creating || !withPid || !created || docs.some((d) => d === undefined)) return undefined;
-  return { creating, withPid, created, docs: docs as Template[] };
+  // as create sends it: the record with its pid, the status "created"
+  const hooks = one((id) => JSON.stringify(hookState(at(rec, 'withPid', id, paths(id)), 'created')));
+  if (!creating || !withPid || !created || !hooks || docs.some((d) => d === undefined)) return undefined;
+  return { creating, withPid, created, docs: docs as Template[], hookState: hooks };
 }

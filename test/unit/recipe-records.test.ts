@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordTemplates } from '../../src/recipe/records';
 import { fill } from '../../src/recipe/template';
 import { ANSWER_STATUSES, answersText } from '../../src/state/answers';
+import { hookState } from '../../src/runtime/hook-state';
 import type { ContainerRecord } from '../../src/state/store';
 
 const hier = ['cpu', 'memory', 'pids', 'freezer'];
@@ -71,6 +72,10 @@ describe('recipe record templates', () => {
     expect(creating.cgroupPaths.pids).toBe('/sys/fs/cgroup/pids/db-42');
     const withPid = JSON.parse(fill(t.withPid, values));
     expect(withPid).toMatchObject({ status: 'creating', pid: 999, pidStartTime: '31337', creator: { pid: 55 } });
+  });
+
+  it('the state sent with HOOKS_DONE is the one create sends', () => {
+    expect(fill(t.hookState, values)).toBe(JSON.stringify(hookState(other, 'created')));
   });
 
   it('none when the id also occurs where it does not come from the id', () => {
