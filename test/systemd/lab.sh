@@ -130,10 +130,21 @@ cmd_start() {
     # pure v2: a cgroup with processes takes no controllers for its children, and the root of a cgroup
     # namespace cannot delegate them from inside: PID 1 goes to init.scope (systemd takes the parent as
     # its root), unshare back to the caller's cgroup, and the lab's root gets every controller it has
+    # The lab's init polls with sleep(1) until cgroup-ready: a sleep forked just before the move stays in the lab's
+    # root, and the controllers are then refused (EBUSY). So move whatever is there, and try again.
     read -r fstype mp sopts path <"$st/hierarchies"; cg=$(cat "$st/cgroups")
-    mkdir "$cg/init.scope"; echo "$pid" >"$cg/init.scope/cgroup.procs"
-    echo "$upid" >"$mp$path/cgroup.procs"
-    local c; for c in $(cat "$cg/cgroup.controllers"); do echo "+$c" >"$cg/cgroup.subtree_control"; done
+    mkdir "$cg/init.scope"
+    local c p ok=0
+    for _ in $(seq 100); do
+      for p in $(cat "$cg/cgroup.procs"); do
+        if [ "$p" = "$upid" ]; then echo "$p" >"$mp$path/cgroup.procs"; else echo "$p" >"$cg/init.scope/cgroup.procs" 2>/dev/null || true; fi
+      done
+      ok=1
+      for c in $(cat "$cg/cgroup.controllers"); do echo "+$c" 2>/dev/null >"$cg/cgroup.subtree_control" || { ok=0; break; }; done
+      [ "$ok" = 1 ] && break
+      sleep 0.02
+    done
+    [ "$ok" = 1 ] || { cmd_stop "$dir" >&2 || true; die "the lab's cgroup took no controllers: $(cat "$cg/cgroup.procs" | tr '\n' ' ')"; }
   fi
   touch "$st/cgroup-ready"
   # wait for systemd's private bus (seen through /proc/PID/root), then for the end of boot
