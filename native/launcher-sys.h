@@ -60,6 +60,9 @@ long number(const char **s);                           /* a decimal at *s (moved
 int join3(char *dst, long cap, const char *a, const char *b, const char *c); /* 0 when too long */
 __attribute__((noreturn)) void leave(int code);
 char *stat_field(char *stat, int n);                  /* field n of /proc/PID/stat, else NULL */
+unsigned crc32(const char *p, long n);                /* CRC-32 (IEEE) */
+/* launcher-create.c: `create` from a recipe (tsrun-init --replay) when there is one; returns otherwise */
+void replay_create(long argc, char **argv, char **envp);
 
 /* launcher-fast.c: answers `state`, `kill` and `start` from the container's
  * answers file when it can; returns when Bun must answer. */

@@ -92,3 +92,15 @@ char *stat_field(char *stat, int n)
 	}
 	return f;
 }
+
+/* CRC-32 (IEEE, as zlib and Bun.hash.crc32) */
+unsigned crc32(const char *p, long n)
+{
+	unsigned c = 0xffffffffu;
+	while (n-- > 0) {
+		c ^= (unsigned char)*p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+	}
+	return ~c;
+}

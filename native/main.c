@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "replay.h"
 
 int g_ready_fd = -1;
 
@@ -292,6 +293,8 @@ int main(int argc, char **argv, char **envp)
 		return dump_plan_main();
 	if (argc == 3 && strcmp(argv[1], "--umount-tree") == 0)
 		return umount_tree_main(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "--replay") == 0)
+		return replay_main(argc, argv, envp);
 	bool criu = argc == 3 && strcmp(argv[1], "--criu") == 0;
 	if (criu) {
 		argc--;

@@ -18,7 +18,6 @@ export interface Recipe {
   id: string;
   /** tsrun-init and tsrun-bun as they were: "dev ino size mtime-ns" of each. */
   binaries: { path: string; identity: string }[];
-  bootId: string;
   guards: Guard[];
   cgroup: TemplatedOp[];
   plan: Buffer;
@@ -54,6 +53,8 @@ function guardBody(g: Guard): Buffer {
       return fields('stat', g.path, g.is ?? '-');
     case 'rootfs-file':
       return fields('rootfs-file', g.path, g.text === null ? '0' : '1', g.text ?? '');
+    case 'realpath':
+      return fields('realpath', g.path, g.resolved);
   }
 }
 
@@ -83,7 +84,6 @@ export function encodeRecipe(r: Recipe): Buffer {
   out.push(section('config', r.config));
   out.push(section('id', Buffer.from(r.id)));
   for (const b of r.binaries) out.push(section('binary', fields(b.path, b.identity)));
-  out.push(section('boot', Buffer.from(r.bootId)));
   for (const g of r.guards) out.push(section('guard', guardBody(g)));
   for (const o of r.cgroup) out.push(section('cgroup', cgroupBody(o)));
   out.push(section('plan', r.plan));

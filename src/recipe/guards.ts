@@ -16,7 +16,9 @@ export type Guard =
   /** stat(2) of a host path, following symlinks: its kind, or null for none. */
   | { kind: 'stat'; path: string; is: HostStat['kind'] | null }
   /** A file of the rootfs, resolved inside it (openat2 RESOLVE_IN_ROOT): its text, or null for none. */
-  | { kind: 'rootfs-file'; path: string; text: string | null };
+  | { kind: 'rootfs-file'; path: string; text: string | null }
+  /** realpath(3) of a path: the rootfs as the bundle names it must still be the same directory. */
+  | { kind: 'realpath'; path: string; resolved: string };
 
 /** The host facts for the planner, with what it asks for recorded; `blocked` names a fact a replay cannot check. */
 export function recordingHostFacts(host: HostFacts): { host: HostFacts; asked: Guard[]; blocked: string[] } {

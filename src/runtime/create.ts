@@ -2,8 +2,10 @@
 // start tsrun-init with the plan, run the runtime's hooks at the sync points
 // and leave the init waiting on the exec fifo. Any failure undoes all of it.
 import { loadBundle } from '../spec/load';
-import { buildCreatePlan } from '../plan/build';
-import { readHostFacts } from '../plan/host';
+import { buildCreatePlan, type CreatePlanInput } from '../plan/build';
+import { readHostFacts, type HostFacts } from '../plan/host';
+import type { CgroupOp } from '../recipe/cgroup-log';
+import { initBinary } from './init-binary';
 import { encodePlanBody } from '../plan/encode';
 import { Msg } from '../plan/tags';
 import { openCgroupManager, checkBeforeCreate, type CgroupManager } from '../cgroups/manager';
@@ -64,17 +66,32 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
   const channel = takeInit(listenFds + (o.preserveFds ?? 0));
   mark('create: init spawned');
   try {
-    const { spec, bundle, rootfs, warnings } = loadBundle(o.bundle, { requireProcess: o.requireProcess ?? false });
+    const { spec, bundle, rootfs, warnings, configBytes } = loadBundle(o.bundle, { requireProcess: o.requireProcess ?? false });
     for (const w of warnings) log.warn(w);
     mark('create: bundle loaded and validated');
-    return await withLock(o.root, id, () => createLocked({ ...o, listenFds }, id, spec, bundle, rootfs, channel));
+    const seen = { configBytes, warnings: warnings.length };
+    return await withLock(o.root, id, () => createLocked({ ...o, listenFds }, id, spec, bundle, rootfs, channel, seen));
   } catch (e) {
     channel.child.kill('SIGKILL');
     throw e;
   }
 }
 
-async function createLocked(o: CreateOptions & { listenFds: number }, id: string, spec: Spec, bundle: string, rootfs: string, channel: InitChannel): Promise<Created> {
+/** What a recipe needs of the create that leaves it (recipe/leave.ts); recorded only with TSRUN_RECIPES=1. */
+interface Seen {
+  configBytes: Buffer;
+  warnings: number;
+}
+
+async function createLocked(
+  o: CreateOptions & { listenFds: number },
+  id: string,
+  spec: Spec,
+  bundle: string,
+  rootfs: string,
+  channel: InitChannel,
+  seen: Seen,
+): Promise<Created> {
   mark('create: locked');
   const dir = new ContainerDir(o.root, id);
   dir.createExclusive();
@@ -84,8 +101,10 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
   if (!spec.process) record.noProcess = true;
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;
+  // a recipe for the next create of this config (opt-in while the replay is new): what the driver and the planner did
+  const recording = process.env.TSRUN_RECIPES === '1' ? await recorders() : undefined;
   try {
-    cgroup = await openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless });
+    cgroup = await openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless, fs: recording?.fs });
     // systemd: the unit is started with the container process's pid, once stage 0 has reported it (PID_ACK)
     const byUnit = cgroup.systemdUnit !== undefined;
     if (cgroup.systemdUnit) record.systemd = cgroup.systemdUnit; // saved before the unit exists: delete --force finds it
@@ -98,7 +117,8 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
     // the plan first, then the cgroup: a plan that fails leaves no cgroup to undo
-    const { plan, warnings } = buildCreatePlan({
+    const host = recording ? recording.host(readHostFacts(rootfs)) : readHostFacts(rootfs);
+    const planInput: CreatePlanInput = {
       spec,
       bundle,
       rootfs,
@@ -116,10 +136,11 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
         fifoPath: dir.fifo,
         wait: o.wait,
       },
-      host: readHostFacts(rootfs),
+      host,
       cgroupProcs: byUnit ? [] : cgroup.procsFiles(),
       compileSeccomp: seccompCompiler(o.root),
-    });
+    };
+    const { plan, warnings } = buildCreatePlan(planInput);
     for (const w of warnings) log.warn(w);
     movesDevices = plan.netDevices !== undefined;
     const resctrl = spec.linux?.intelRdt !== undefined ? resctrlView() : undefined;
@@ -174,6 +195,37 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     delete record.creator;
     dir.write(record);
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
+    if (recording) {
+      const { leaveRecipe } = await import('../recipe/leave');
+      const why = await leaveRecipe({
+        mode: o.wait ? 'run' : 'create',
+        root: o.root,
+        id,
+        spec,
+        configBytes: seen.configBytes,
+        record,
+        plan,
+        planInput: { ...planInput, host: recording.plainHost! },
+        cgroupLog: recording.log,
+        asked: recording.asked(),
+        blocked: recording.blocked(),
+        facts: {
+          euid: process.geteuid?.() ?? 0,
+          systemdCgroup: !!o.systemdCgroup,
+          rootless: !!o.rootless,
+          consoleSocket: o.consoleSocket !== undefined,
+          pidFile: o.pidFile !== undefined,
+          preserveFds: o.preserveFds ?? 0,
+          listenFds: o.listenFds,
+          warnings: seen.warnings + warnings.length,
+        },
+        rootPath: { given: path.resolve(bundle, spec.root!.path), resolved: rootfs },
+        binaries: [initBinary(), process.execPath],
+        fifo: dir.fifo,
+        configCopy: Buffer.from(JSON.stringify(spec)),
+      });
+      if (why) log.debug(`no recipe for this config: ${why}`);
+    }
     return { dir, record, spec, channel };
   } catch (e) {
     if (movesDevices && record.pid > 0) await devicesBack(channel, record);
@@ -186,6 +238,30 @@ async function createLocked(o: CreateOptions & { listenFds: number }, id: string
     }
     throw e;
   }
+}
+
+/** The recorders of recipe/ (loaded only with TSRUN_RECIPES=1). */
+async function recorders() {
+  const [{ recordingFs }, { recordingHostFacts }, { realFs }] = await Promise.all([
+    import('../recipe/cgroup-log'),
+    import('../recipe/guards'),
+    import('../cgroups/fs'),
+  ]);
+  const log: CgroupOp[] = [];
+  let seen: ReturnType<typeof recordingHostFacts> | undefined;
+  const r = {
+    log,
+    fs: recordingFs(realFs, log),
+    plainHost: undefined as HostFacts | undefined,
+    host(h: HostFacts): HostFacts {
+      r.plainHost = h;
+      seen = recordingHostFacts(h);
+      return seen.host;
+    },
+    asked: () => seen?.asked ?? [],
+    blocked: () => seen?.blocked ?? [],
+  };
+  return r;
 }
 
 /**

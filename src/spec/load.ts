@@ -29,9 +29,11 @@ export interface LoadedBundle {
   rootfs: string;
   /** Problems that do not stop the container ("$.mounts[0].options: should …"), for the log. */
   warnings: string[];
+  /** config.json's bytes as read (a recipe keeps them). */
+  configBytes: Buffer;
 }
 
-type Read = { ok: true; file: string; bundle: string; doc: unknown } | { ok: false; file: string; bundle: string; message: string };
+type Read = { ok: true; file: string; bundle: string; doc: unknown; bytes: Buffer } | { ok: false; file: string; bundle: string; message: string };
 
 /** The bundle made absolute (realpath when it exists) and its config.json parsed. */
 function readConfig(bundleDir: string): Read {
@@ -42,16 +44,16 @@ function readConfig(bundleDir: string): Read {
     // keep the resolved path: opening config.json below says what is wrong
   }
   const file = path.join(bundle, 'config.json');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     return { ok: false, file, bundle, message: `open ${file}: ${err.code ? describeErrno(err) : err.message}` };
   }
-  const parsed = parseJson(text);
+  const parsed = parseJson(bytes.toString('utf8'));
   if (!parsed.ok) return { ok: false, file, bundle, message: `${describeJsonError(parsed)}` };
-  return { ok: true, file, bundle, doc: parsed.value };
+  return { ok: true, file, bundle, doc: parsed.value, bytes };
 }
 
 /** Schema problems first, then cross-field ones (each once). */
@@ -101,7 +103,7 @@ export function loadBundle(bundleDir: string, opts: LoadOptions): LoadedBundle {
     const err = e as NodeJS.ErrnoException;
     throw new TsrunError(`invalid rootfs ${rootPath}: ${err.code ? describeErrno(err) : err.message}`, { cause: e });
   }
-  return { spec, bundle: read.bundle, rootfs, warnings: warnings.map(formatProblem) };
+  return { spec, bundle: read.bundle, rootfs, warnings: warnings.map(formatProblem), configBytes: read.bytes };
 }
 
 /**

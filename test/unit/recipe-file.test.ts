@@ -8,7 +8,6 @@ const recipe = (): Recipe => ({
   config: Buffer.from('{"ociVersion":"1.0.2"}\n'),
   id: 'web-000001',
   binaries: [{ path: '/usr/lib/tsrun/tsrun-init', identity: '2049 1234 107000 1700000000000000000' }],
-  bootId: 'e3b0c442-98fc-1c14-9afb-f4c8996fb924\n',
   guards: [
     { kind: 'file', path: '/proc/self/uid_map', text: '         0          0 4294967295\n' },
     { kind: 'file', path: '/sys/module/apparmor/parameters/enabled', text: null },
@@ -32,20 +31,20 @@ describe('the recipe file', () => {
     expect(b.subarray(0, 15).toString()).toBe('tsrun-recipe 1\n');
     const s = readSections(b);
     expect(s.map((x) => x.name)).toEqual([
-      'key', 'config', 'id', 'binary', 'boot', 'guard', 'guard', 'guard', 'guard', 'cgroup', 'cgroup', 'cgroup', 'plan', 'config-copy', 'template',
+      'key', 'config', 'id', 'binary', 'guard', 'guard', 'guard', 'guard', 'cgroup', 'cgroup', 'cgroup', 'plan', 'config-copy', 'template',
     ]);
     expect(readFields(s[0].body).map(String)).toEqual(['create', '/run/tsrun', '/srv/b']);
     expect(s[1].body.equals(recipe().config)).toBe(true);
     expect(s.find((x) => x.name === 'plan')!.body.equals(recipe().plan)).toBe(true);
-    expect(readFields(s[6].body).map(String)).toEqual(['file', '/sys/module/apparmor/parameters/enabled', '0', '']);
-    expect(readFields(s[7].body).map(String)).toEqual(['rootfs-file', '/etc/passwd', '1', 'root:x:0:0::/root:/bin/sh\n12:34\n']);
-    expect(readFields(s[8].body).map(String)).toEqual(['stat', '/srv/data', '-']);
-    const mk = readFields(s[9].body);
+    expect(readFields(s[5].body).map(String)).toEqual(['file', '/sys/module/apparmor/parameters/enabled', '0', '']);
+    expect(readFields(s[6].body).map(String)).toEqual(['rootfs-file', '/etc/passwd', '1', 'root:x:0:0::/root:/bin/sh\n12:34\n']);
+    expect(readFields(s[7].body).map(String)).toEqual(['stat', '/srv/data', '-']);
+    const mk = readFields(s[8].body);
     expect(String(mk[0])).toBe('mkdirp');
     expect(decodeTemplate(mk[1])).toEqual(['/sys/fs/cgroup/pids/', { hole: 'id' }]);
     expect(decodeTemplate(mk[2])).toEqual(['/sys/fs/cgroup/pids/', { hole: 'id' }]);
-    expect(readFields(s[11].body).slice(2).map(String)).toEqual(['a', 'b:c']);
-    const [name, tpl] = readFields(s[14].body);
+    expect(readFields(s[10].body).slice(2).map(String)).toEqual(['a', 'b:c']);
+    const [name, tpl] = readFields(s[13].body);
     expect(String(name)).toBe('created');
     expect(decodeTemplate(tpl)).toEqual(recipe().templates.created);
   });
