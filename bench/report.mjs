@@ -25,6 +25,9 @@ const figures = [
   ['delete', '`delete` of a stopped container'],
   ['kill-delete', '`kill` + `delete --force` of a running container'],
   ['version', '`--version`'],
+  ['create', '`create` (Bun)'],
+  ['create-recipe', '`create`, tsrun replaying a recipe (TSRUN_RECIPES=1)'],
+  ['lifecycle-recipe', 'create + start + wait + delete, tsrun replaying a recipe'],
   ['fifty', '50 containers created, started, killed, deleted'],
 ];
 

@@ -131,6 +131,17 @@ one kill "$GONE@RT@ --root @ROOT@ run -d --bundle $SLEEP bench-one </dev/null >/
 one delete "$GONE@RT@ --root @ROOT@ run -d --bundle $TRUE bench-one </dev/null >/dev/null 2>&1; until @RT@ --root @ROOT@ state bench-one | grep -q stopped; do :; done" "@RT@ --root @ROOT@ delete bench-one"
 for rt in tsrun runc crun; do "$(bin $rt)" --root "$work/root-$rt" delete --force bench-one >/dev/null 2>&1 || true; done
 run3 version "@RT@ --version"
+# create alone, each run on an id removed before it (not timed); then the same with TSRUN_RECIPES=1, where a
+# create by Bun leaves a recipe and tsrun-init replays the next ones without Bun (src/recipe/, native/replay.c).
+# `env` before each runtime, so that the three start alike; runc and crun ignore the variable.
+GONEC='@RT@ --root @ROOT@ delete --force bench-c >/dev/null 2>&1; true'
+one create "$GONEC" "env @RT@ --root @ROOT@ create --bundle $TRUE bench-c"
+TSRUN_RECIPES=1 "$(bin tsrun)" --root "$work/root-tsrun" create --bundle "$TRUE" bench-seed </dev/null >/dev/null 2>&1
+"$(bin tsrun)" --root "$work/root-tsrun" delete --force bench-seed >/dev/null 2>&1
+ls "$work/root-tsrun/.recipes" >/dev/null || { echo "bench: tsrun left no recipe for the bench's config" >&2; exit 1; }
+one create-recipe "$GONEC" "env TSRUN_RECIPES=1 @RT@ --root @ROOT@ create --bundle $TRUE bench-c"
+sh3 lifecycle-recipe "env TSRUN_RECIPES=1 @RT@ --root @ROOT@ create --bundle $TRUE --pid-file @ROOT@.pid bench-cycle && @RT@ --root @ROOT@ start bench-cycle && $WAIT; @RT@ --root @ROOT@ delete bench-cycle"
+for rt in tsrun runc crun; do "$(bin $rt)" --root "$work/root-$rt" delete --force bench-c >/dev/null 2>&1 || true; done
 # the floor under every tsrun command: an empty program, built and started the way tsrun is (no .env or
 # bunfig.toml autoload; the launcher, then Bun)
 mkdir -p "$work/floor"

@@ -1,5 +1,5 @@
 /*
- * launcher-create.c - `tsrun [--root DIR] create [--bundle DIR|-b DIR] ID` when a create by Bun left a recipe
+ * launcher-create.c - `tsrun [--root DIR] create [--bundle DIR|-b DIR] [--pid-file FILE] ID` when a create by Bun left a recipe
  * for this config (src/recipe/, opt-in with TSRUN_RECIPES=1 while it is new): the config's CRC-32 and length
  * name <root>/.recipes/<crc>-<len>-create, and if it is there tsrun-init replays it (native/replay.c), which
  * checks everything it depends on and gives way to Bun itself at any doubt. Here only the command line is read:
@@ -19,7 +19,7 @@ void replay_create(long argc, char **argv, char **envp)
 		opted |= seq(*e, "TSRUN_RECIPES=1");
 	if (!opted)
 		return;
-	const char *root = "/run/tsrun", *bundle = ".", *id = NULL;
+	const char *root = "/run/tsrun", *bundle = ".", *id = NULL, *pid_file = "";
 	long i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *v;
@@ -42,6 +42,10 @@ void replay_create(long argc, char **argv, char **envp)
 			bundle = v;
 		else if ((seq(a, "--bundle") || seq(a, "-b")) && i + 1 < argc)
 			bundle = argv[++i];
+		else if ((v = after(a, "--pid-file=")) && v[0])
+			pid_file = v;
+		else if (seq(a, "--pid-file") && i + 1 < argc && argv[i + 1][0])
+			pid_file = argv[++i];
 		else if (a[0] == '-' || id)
 			return;
 		else
@@ -82,7 +86,7 @@ void replay_create(long argc, char **argv, char **envp)
 	while (len > 0 && init[len - 1] != '/')
 		len--;
 	memcpy(init + len, "tsrun-init", 11);
-	char *args[argc + 8];
+	char *args[argc + 10];
 	long k = 0;
 	args[k++] = "tsrun-init";
 	args[k++] = "--replay";
@@ -90,6 +94,7 @@ void replay_create(long argc, char **argv, char **envp)
 	args[k++] = (char *)root;
 	args[k++] = (char *)id;
 	args[k++] = (char *)bundle;
+	args[k++] = (char *)pid_file;
 	args[k++] = "--";
 	for (long j = 0; j < argc; j++)
 		args[k++] = argv[j];

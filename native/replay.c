@@ -1,5 +1,5 @@
 /*
- * replay.c - `tsrun-init --replay RECIPE ROOT ID BUNDLE -- ARGV...`: the launcher found a recipe for this
+ * replay.c - `tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV...` (PIDFILE "" for none): the launcher found a recipe for this
  * config (src/recipe/, made by a create Bun did), and this does that create again for ID without Bun, in the
  * order Bun's create does it: the lock, the state directory and its records, the cgroups as the driver made
  * them, tsrun-init spawned as Bun spawns it, the plan with the id swapped, the init's messages answered, the
@@ -25,7 +25,7 @@
 #define MAX_MADE 64
 
 static struct {
-	const char *root, *id;
+	const char *root, *id, *pid_file;
 	char dir[4096], lock[4096];
 	bool locked, dir_made;
 	char *made[MAX_MADE]; /* cgroup directories, in the order made */
@@ -353,6 +353,9 @@ static bool replay(const struct recipe *r, const char *rec_id)
 	if (!write_template(r, "created", &h, f, &record) || !answers(r, &h, &record))
 		return false;
 	free(record.p);
+	/* as create.ts: once the record is written */
+	if (g.pid_file[0] && !write_atomic(g.pid_file, pid, strlen(pid)))
+		return false;
 	unlink(g.lock);
 	g.locked = false;
 	return true;
@@ -360,16 +363,17 @@ static bool replay(const struct recipe *r, const char *rec_id)
 
 int replay_main(int argc, char **argv, char **envp)
 {
-	/* tsrun-init --replay RECIPE ROOT ID BUNDLE -- ARGV... */
-	int dd = 6;
-	if (argc < 8 || strcmp(argv[dd], "--") != 0) {
-		fprintf(stderr, "usage: tsrun-init --replay RECIPE ROOT ID BUNDLE -- ARGV...\n");
+	/* tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV... */
+	int dd = 7;
+	if (argc < 9 || strcmp(argv[dd], "--") != 0) {
+		fprintf(stderr, "usage: tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV...\n");
 		return 2;
 	}
 	char **orig = argv + dd + 1;
 	signal(SIGPIPE, SIG_IGN);
 	g.root = argv[3];
 	g.id = argv[4];
+	g.pid_file = argv[6];
 	if (!valid_id(g.id) || g.root[0] != '/')
 		to_bun(orig, envp);
 	snprintf(g.dir, sizeof g.dir, "%s/%s", g.root, g.id);

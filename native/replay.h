@@ -55,7 +55,7 @@ bool recipe_guards_hold(const struct recipe *r);
 void out_add(struct out *o, const void *p, size_t n);
 void out_str(struct out *o, const char *s);
 uint32_t crc32_ieee(const void *p, size_t n);
-/* tsrun-init --replay RECIPE ROOT ID BUNDLE -- ARGV...: returns 0 once the container is created; gives way to Bun
+/* tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV...: returns 0 once the container is created; gives way to Bun
  * (execs it with ARGV) otherwise */
 int replay_main(int argc, char **argv, char **envp);
 

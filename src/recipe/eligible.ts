@@ -1,5 +1,5 @@
 // Recipes: which creates may leave one for the next create of the same config. Only the common case of a
-// direct call, where a replay needs nothing but the files and the kernel: anything that talks to another
+// direct call, where a replay needs nothing but the files and the kernel (a --pid-file it writes too): anything that talks to another
 // process (hooks, a console socket, systemd), hands over fds, or changes the host outside the container's own
 // cgroup and state directory, stays Bun's every time. Each reason is named, for tests and for --debug.
 import type { Spec } from '../spec/types';
@@ -10,7 +10,6 @@ export interface RecipeFacts {
   systemdCgroup: boolean;
   rootless: boolean;
   consoleSocket: boolean;
-  pidFile: boolean;
   preserveFds: number;
   listenFds: number;
   /** create's warnings: a replay would not print them. */
@@ -30,7 +29,6 @@ export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): stri
   no(f.systemdCgroup, '--systemd-cgroup');
   no(f.rootless, 'rootless');
   no(f.consoleSocket, '--console-socket');
-  no(f.pidFile, '--pid-file');
   no(f.preserveFds > 0, '--preserve-fds');
   no(f.listenFds > 0, 'LISTEN_FDS');
   no(f.warnings > 0, 'warnings');

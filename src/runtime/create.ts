@@ -214,7 +214,6 @@ async function createLocked(
           systemdCgroup: !!o.systemdCgroup,
           rootless: !!o.rootless,
           consoleSocket: o.consoleSocket !== undefined,
-          pidFile: o.pidFile !== undefined,
           preserveFds: o.preserveFds ?? 0,
           listenFds: o.listenFds,
           warnings: seen.warnings + warnings.length,

@@ -83,9 +83,11 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     expect(bun(['create', '--bundle', bundle, first]).code).toBe(0);
     expect(recipes()).toHaveLength(1);
     const second = h.id('replayed');
-    const r = viaCopy(['create', '--bundle', bundle, second]);
+    const pidFile = path.join(h.dir, 'replayed.pid');
+    const r = viaCopy(['create', '--bundle', bundle, '--pid-file', pidFile, second]);
     expect(r.out).not.toMatch(/bun:/);
     expect(r.code).toBe(0);
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(String(JSON.parse(read(second, 'state.json')).pid));
     // the record and the answers (with their checksum) as Bun would have written them, the config, the cgroup
     const answers = read(second, 'answers');
     const record = read(second, 'state.json');
@@ -121,7 +123,7 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     // not opted in
     gives('off', (id) => ['create', '--bundle', bundle, id], {});
     // a flag the replay does not know
-    gives('flag', (id) => ['create', '--bundle', bundle, '--pid-file', path.join(h.dir, 'pid'), id]);
+    gives('flag', (id) => ['create', '--bundle', bundle, '--no-pivot', id]);
     // the id of a container that exists: Bun says so
     gives('exists', () => ['create', '--bundle', bundle, seed]);
     expect(fs.existsSync(path.join(h.root, seed, 'state.json'))).toBe(true);
@@ -133,6 +135,17 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
       gives('passwd', (id) => ['create', '--bundle', bundle, id]);
     } finally {
       fs.writeFileSync(passwd, before);
+    }
+    // the init fails once it runs (the rootfs's /proc is a file now): the container process, the cgroups and the
+    // state directory the replay made are undone before Bun is asked
+    const proc = path.join(h.rootfs, 'proc');
+    fs.rmSync(proc, { recursive: true, force: true });
+    fs.writeFileSync(proc, '');
+    try {
+      gives('init-fails', (id) => ['create', '--bundle', bundle, id]);
+    } finally {
+      fs.rmSync(proc, { force: true });
+      fs.mkdirSync(proc);
     }
     // a recipe others may write is not trusted
     const file = path.join(h.root, '.recipes', recipes()[0]);
