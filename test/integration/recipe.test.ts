@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Harness, REPO, leftovers, precondition, rootAvailable } from '../helpers/harness';
+import { crc32hex } from '../../src/state/crc32';
 
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
 const ON = { TSRUN_RECIPES: '1' };
@@ -91,7 +92,6 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     // the record and the answers (with their checksum) as Bun would have written them, the config, the cgroup
     const answers = read(second, 'answers');
     const record = read(second, 'state.json');
-    const { crc32hex } = await import('../../src/state/crc32');
     expect(answers.split('\n')[1]).toBe(`record ${crc32hex(Buffer.from(record))} ${Buffer.byteLength(record)}`);
     expect(record).toBe(as(read(first, 'state.json'), first, second));
     const bunParts = parts(read(first, 'answers'));
@@ -173,6 +173,25 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     expect(bun(['create', '--bundle', withId, named]).code).toBe(0);
     expect(recipes()).toHaveLength(before);
     expect(bun(['delete', '--force', named]).code).toBe(0);
+  });
+
+  it('at most 32 recipes are kept, the newest', () => {
+    const dir = path.join(h.root, '.recipes');
+    fs.mkdirSync(dir, { recursive: true });
+    const old = new Date(Date.now() - 3600_000);
+    for (let i = 0; i < 40; i++) {
+      const f = path.join(dir, `0000000${i % 10}-${i}-create`);
+      fs.writeFileSync(f, 'tsrun-recipe 1\n', { mode: 0o600 });
+      fs.utimesSync(f, old, old);
+    }
+    const bundle = h.bundle((c) => (c.process.args = ['sleep', '303']));
+    const id = h.id('many');
+    expect(bun(['create', '--bundle', bundle, id]).code).toBe(0);
+    const left = recipes();
+    expect(left).toHaveLength(32);
+    const config = fs.readFileSync(path.join(bundle, 'config.json'));
+    expect(left).toContain(`${crc32hex(config)}-${config.length}-create`);
+    expect(bun(['delete', '--force', id]).code).toBe(0);
   });
 
   it('without TSRUN_RECIPES no recipe is left', () => {
