@@ -74,6 +74,7 @@ export async function makeRecipe(seen: CreateSeen): Promise<{ bytes: Buffer; fil
     ...seen.blocked,
   ];
   if ((seen.spec.linux?.namespaces ?? []).some((n) => n.path !== undefined)) why.push('a namespace joined by path');
+  if (seen.mode === 'run') why.push('run is not replayed yet'); // the launcher looks for create's only
   if (why.length > 0) return { reason: why.join(', ') };
   const probeId = `tsrun-recipe-probe-${process.pid}`;
   if (probeId.length === seen.id.length) return { reason: 'the id is as long as the probe' };
