@@ -173,6 +173,10 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     expect(bun(['create', '--bundle', withId, named]).code).toBe(0);
     expect(recipes()).toHaveLength(before);
     expect(bun(['delete', '--force', named]).code).toBe(0);
+    // run is not replayed: it leaves none
+    const ran = h.id('ran');
+    expect(bun(['run', '--bundle', h.bundle((c) => (c.process.args = ['true'])), ran]).code).toBe(0);
+    expect(recipes()).toHaveLength(before);
   });
 
   it('at most 32 recipes are kept, the newest', () => {
