@@ -85,6 +85,12 @@ if (fs.existsSync(parFile)) {
     const cell = (x, f) => (x ? f(x) : '-');
     lines.push(`| throughput (containers/s) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${t && r ? (t.perSecond / r.perSecond).toFixed(2) : '-'} | ${t && c ? (t.perSecond / c.perSecond).toFixed(2) : '-'} |`);
     lines.push(`| create, p99 (ms) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${t && r ? (t.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${t && c ? (t.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
+    // tsrun with TSRUN_RECIPES=1 in the tsrun column, beside the same runc and crun series
+    const tr = by('tsrun+recipes', w);
+    if (tr) {
+      lines.push(`| throughput, tsrun with recipes | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${r ? (tr.perSecond / r.perSecond).toFixed(2) : '-'} | ${c ? (tr.perSecond / c.perSecond).toFixed(2) : '-'} |`);
+      lines.push(`| create, p99 (ms), tsrun with recipes | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${r ? (tr.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${c ? (tr.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
+    }
   }
   const m = Object.fromEntries(par.many.map((x) => [x.runtime, x]));
   for (const k of ['listMs', 'stateMs']) {

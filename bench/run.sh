@@ -152,7 +152,8 @@ hf floor -n "empty Bun program, through tsrun's launcher" "$work/floor/tsrun" -n
   -n "runc --version" "$(bin runc) --version" -n "/bin/true" /bin/true
 HF_WARMUP=0 HF_RUNS=3 sh3 fifty "i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ create --bundle $SLEEP b50-\$i </dev/null >/dev/null && @RT@ --root @ROOT@ start b50-\$i; i=\$((i+1)); done; i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ kill b50-\$i KILL; @RT@ --root @ROOT@ delete --force b50-\$i; i=\$((i+1)); done"
 # parallel load: 1 to 8 workers creating, starting and deleting; list and state with 500 present
-node "$REPO/bench/parallel.mjs" "$work" "$TRUE" "$SLEEP" "$out/parallel.json" "tsrun=$(bin tsrun)" "runc=$(bin runc)" "crun=$(bin crun)"
+node "$REPO/bench/parallel.mjs" "$work" "$TRUE" "$SLEEP" "$out/parallel.json" "tsrun=$(bin tsrun)" "runc=$(bin runc)" "crun=$(bin crun)" \
+  "tsrun+recipes=$(bin tsrun)"
 node "$REPO/bench/report.mjs" "$out"
 # the engines' default seccomp profiles (captured from Docker and podman here), first compile and cached
 bash "$REPO/bench/engine-seccomp.sh" "$RUNS"
