@@ -146,15 +146,16 @@ static bool cgroup_ops(const struct recipe *r, const struct holes *h)
 			return false;
 		bool ok = false;
 		if (field_is(op, "read") && field_next(&b, &v) == 1) {
-			int fd = open(path.p, O_RDONLY | O_CLOEXEC);
-			char buf[65536];
-			ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
-			if (fd >= 0)
-				close(fd);
-			if (strcmp(path.p, "/proc/self/mountinfo") == 0 || strcmp(path.p, "/proc/self/cgroup") == 0)
-				ok = true; /* whole files, checked by their guards */
-			else
+			if (strcmp(path.p, "/proc/self/mountinfo") == 0 || strcmp(path.p, "/proc/self/cgroup") == 0) {
+				ok = true; /* checked by their guards already */
+			} else {
+				int fd = open(path.p, O_RDONLY | O_CLOEXEC);
+				char buf[65536];
+				ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+				if (fd >= 0)
+					close(fd);
 				ok = n >= 0 && (size_t)n == v.n && memcmp(buf, v.p, v.n) == 0;
+			}
 		} else if (field_is(op, "write") && field_next(&b, &v) == 1) {
 			int fd = open(path.p, O_WRONLY | O_CLOEXEC);
 			ok = fd >= 0 && write(fd, v.p, v.n) == (ssize_t)v.n;

@@ -154,7 +154,7 @@ export function passwdHome(passwd: string, uid: number): string | undefined {
 
 // ---- the real host ----------------------------------------------------------------------------------
 
-function readText(p: string): string | undefined {
+export function readText(p: string): string | undefined {
   try {
     return readFileSync(p, 'utf8');
   } catch {

@@ -17,6 +17,8 @@ export interface RecipeFacts {
   /** The config's bytes as read from the bundle. */
   configText: string;
   id: string;
+  /** A foreground run: not replayed yet (the launcher looks for create's recipes only). */
+  run: boolean;
 }
 
 /** Why a create leaves no recipe; empty when it may. */
@@ -39,6 +41,8 @@ export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): stri
   no((plan.netDevices ?? []).length > 0, 'linux.netDevices');
   no(plan.hostMounts !== undefined, 'no mount namespace');
   no(plan.seccompListener !== undefined, 'a seccomp listener');
+  no((spec.linux?.namespaces ?? []).some((n) => n.path !== undefined), 'a namespace joined by path');
+  no(f.run, 'run is not replayed yet');
   // the replay swaps the id in what tsrun derived from it; in the config itself it would be a coincidence
   no(f.configText.includes(f.id), 'the id is in the config');
   return out;

@@ -2,8 +2,8 @@
 // facts readHostFacts() reads once (capabilities, user namespace, LSMs, /proc/kcore, the runtime's cgroups)
 // are checked as the files they come from; the ones the planner asks for (a bind source's kind, a file of the
 // rootfs) are recorded as it asks. Any check that fails sends the create back to Bun, which plans afresh.
-import { readFileSync, statSync } from 'node:fs';
-import { statKind, type HostFacts, type HostStat } from '../plan/host';
+import { statSync } from 'node:fs';
+import { readText as readOr, statKind, type HostFacts, type HostStat } from '../plan/host';
 import { cgroupMountLines } from './cgroup-log';
 
 export type Guard =
@@ -55,13 +55,8 @@ export function recordingHostFacts(host: HostFacts): { host: HostFacts; asked: G
 
 const NODES = '/sys/devices/system/node/online';
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
+/** The file's text, or null: what a guard records for a missing file. */
+const readText = (path: string): string | null => readOr(path) ?? null;
 
 /**
  * The checks for the facts readHostFacts() reads at start (host.ts): the same files, compared whole, except

@@ -27,12 +27,12 @@ export interface CreateSeen {
   configBytes: Buffer;
   record: ContainerRecord;
   plan: InitPlan;
+  /** What create planned from, with the host facts not recorded (the probe plan asks them again). */
   planInput: CreatePlanInput;
-  /** The host as the planner saw it, without the recording (for the probe plan). */
   cgroupLog: CgroupOp[];
   asked: Guard[];
   blocked: string[];
-  facts: Omit<RecipeFacts, 'configText' | 'id'>;
+  facts: Omit<RecipeFacts, 'configText' | 'id' | 'run'>;
   rootPath: { given: string; resolved: string };
   binaries: string[];
   fifo: string;
@@ -70,11 +70,9 @@ function answersHead(rec: ContainerRecord, probe: ContainerRecord, fifo: string,
 /** The recipe for `seen`, or the reason there is none. */
 export async function makeRecipe(seen: CreateSeen): Promise<{ bytes: Buffer; file: string } | { reason: string }> {
   const why = [
-    ...recipeBlockers(seen.spec, seen.plan, { ...seen.facts, configText: seen.configBytes.toString('latin1'), id: seen.id }),
+    ...recipeBlockers(seen.spec, seen.plan, { ...seen.facts, configText: seen.configBytes.toString('latin1'), id: seen.id, run: seen.mode === 'run' }),
     ...seen.blocked,
   ];
-  if ((seen.spec.linux?.namespaces ?? []).some((n) => n.path !== undefined)) why.push('a namespace joined by path');
-  if (seen.mode === 'run') why.push('run is not replayed yet'); // the launcher looks for create's only
   if (why.length > 0) return { reason: why.join(', ') };
   const probeId = `tsrun-recipe-probe-${process.pid}`;
   if (probeId.length === seen.id.length) return { reason: 'the id is as long as the probe' };

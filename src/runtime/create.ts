@@ -3,7 +3,7 @@
 // and leave the init waiting on the exec fifo. Any failure undoes all of it.
 import { loadBundle } from '../spec/load';
 import { buildCreatePlan, type CreatePlanInput } from '../plan/build';
-import { readHostFacts, type HostFacts } from '../plan/host';
+import { readHostFacts } from '../plan/host';
 import type { CgroupOp } from '../recipe/cgroup-log';
 import { initBinary } from './init-binary';
 import { encodePlanBody } from '../plan/encode';
@@ -117,7 +117,9 @@ async function createLocked(
     mark('create: state written');
     for (const w of checkBeforeCreate(cgroup)) log.warn(w);
     // the plan first, then the cgroup: a plan that fails leaves no cgroup to undo
-    const host = recording ? recording.host(readHostFacts(rootfs)) : readHostFacts(rootfs);
+    const plainHost = readHostFacts(rootfs);
+    const hostSeen = recording?.hostFacts(plainHost);
+    const host = hostSeen?.host ?? plainHost;
     const planInput: CreatePlanInput = {
       spec,
       bundle,
@@ -205,10 +207,10 @@ async function createLocked(
         configBytes: seen.configBytes,
         record,
         plan,
-        planInput: { ...planInput, host: recording.plainHost! },
+        planInput: { ...planInput, host: plainHost },
         cgroupLog: recording.log,
-        asked: recording.asked(),
-        blocked: recording.blocked(),
+        asked: hostSeen?.asked ?? [],
+        blocked: hostSeen?.blocked ?? [],
         facts: {
           euid: process.geteuid?.() ?? 0,
           systemdCgroup: !!o.systemdCgroup,
@@ -239,7 +241,7 @@ async function createLocked(
   }
 }
 
-/** The recorders of recipe/ (loaded only with TSRUN_RECIPES=1). */
+/** The recorders of recipe/ (loaded only with TSRUN_RECIPES=1): the cgroup driver's calls, the planner's host reads. */
 async function recorders() {
   const [{ recordingFs }, { recordingHostFacts }, { realFs }] = await Promise.all([
     import('../recipe/cgroup-log'),
@@ -247,20 +249,7 @@ async function recorders() {
     import('../cgroups/fs'),
   ]);
   const log: CgroupOp[] = [];
-  let seen: ReturnType<typeof recordingHostFacts> | undefined;
-  const r = {
-    log,
-    fs: recordingFs(realFs, log),
-    plainHost: undefined as HostFacts | undefined,
-    host(h: HostFacts): HostFacts {
-      r.plainHost = h;
-      seen = recordingHostFacts(h);
-      return seen.host;
-    },
-    asked: () => seen?.asked ?? [],
-    blocked: () => seen?.blocked ?? [],
-  };
-  return r;
+  return { log, fs: recordingFs(realFs, log), hostFacts: recordingHostFacts };
 }
 
 /**

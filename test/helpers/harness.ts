@@ -201,3 +201,17 @@ export function leftovers(root: string, id: string, extraPaths: string[] = []): 
   }
   return found;
 }
+
+/**
+ * Copies of build/ binaries (the launcher first) in `dir`, beside a fake tsrun-bun running `script`: a command
+ * that reached Bun says so in its output. Returns the copied launcher.
+ */
+export function besideFakeBun(dir: string, binaries: string[], script: string): string {
+  fs.mkdirSync(dir);
+  for (const b of binaries) {
+    fs.copyFileSync(path.join(REPO, 'build', b), path.join(dir, b));
+    fs.chmodSync(path.join(dir, b), 0o755);
+  }
+  fs.writeFileSync(path.join(dir, 'tsrun-bun'), script, { mode: 0o755 });
+  return path.join(dir, 'tsrun');
+}

@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, REPO, leftovers, precondition, rootAvailable } from '../helpers/harness';
+import { Harness, REPO, besideFakeBun, leftovers, precondition, rootAvailable } from '../helpers/harness';
 import { answersText } from '../../src/state/answers';
 
-const LAUNCHER = path.join(REPO, 'build/tsrun');
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
 
 describe.skipIf(!enabled)("the launcher's answers to state, kill, start and delete", () => {
@@ -23,12 +22,7 @@ describe.skipIf(!enabled)("the launcher's answers to state, kill, start and dele
   let bundle: string;
   beforeAll(() => {
     h = new Harness('fast');
-    const dir = path.join(h.dir, 'fake');
-    fs.mkdirSync(dir);
-    fake = path.join(dir, 'tsrun');
-    fs.copyFileSync(LAUNCHER, fake);
-    fs.chmodSync(fake, 0o755);
-    fs.writeFileSync(path.join(dir, 'tsrun-bun'), '#!/bin/sh\necho "bun: $*${TSRUN_START_ERROR+ error=$TSRUN_START_ERROR}"\n', { mode: 0o755 });
+    fake = besideFakeBun(path.join(h.dir, 'fake'), ['tsrun'], '#!/bin/sh\necho "bun: $*${TSRUN_START_ERROR+ error=$TSRUN_START_ERROR}"\n');
     bundle = h.bundle((c) => {
       c.process.args = ['sleep', '300'];
       c.annotations = { note: 'é ✓ "quoted"' }; // bytes beyond ASCII in the record and the documents

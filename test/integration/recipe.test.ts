@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Harness, REPO, leftovers, precondition, rootAvailable } from '../helpers/harness';
+import { Harness, REPO, besideFakeBun, leftovers, precondition, rootAvailable } from '../helpers/harness';
 import { crc32hex } from '../../src/state/crc32';
 
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
@@ -18,14 +18,7 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
   let fake: string;
   beforeAll(() => {
     h = new Harness('recipe');
-    const dir = path.join(h.dir, 'fake');
-    fs.mkdirSync(dir);
-    fake = path.join(dir, 'tsrun');
-    for (const b of ['tsrun', 'tsrun-init']) {
-      fs.copyFileSync(path.join(REPO, 'build', b), path.join(dir, b));
-      fs.chmodSync(path.join(dir, b), 0o755);
-    }
-    fs.writeFileSync(path.join(dir, 'tsrun-bun'), '#!/bin/sh\necho "bun: $*"\n', { mode: 0o755 });
+    fake = besideFakeBun(path.join(h.dir, 'fake'), ['tsrun', 'tsrun-init'], '#!/bin/sh\necho "bun: $*"\n');
   });
   afterAll(() => h?.cleanup());
 

@@ -15,6 +15,7 @@ const facts = (spec: Spec, more: Partial<RecipeFacts> = {}): RecipeFacts => ({
   warnings: 0,
   configText: JSON.stringify(spec),
   id: 'web-000001',
+  run: false,
   ...more,
 });
 
@@ -34,6 +35,7 @@ describe('which creates leave a recipe', () => {
       [{ preserveFds: 2 }, '--preserve-fds'],
       [{ listenFds: 1 }, 'LISTEN_FDS'],
       [{ warnings: 1 }, 'warnings'],
+      [{ run: true }, 'run is not replayed yet'],
     ];
     for (const [more, why] of cases) expect(recipeBlockers(spec, plan(), facts(spec, more))).toEqual([why]);
   });
@@ -49,6 +51,8 @@ describe('which creates leave a recipe', () => {
     expect(recipeBlockers(spec, plan({ netDevices: [{ name: 'eth1', newName: 'eth1' }] }), facts(spec))).toEqual(['linux.netDevices']);
     expect(recipeBlockers(spec, plan({ hostMounts: '/run/x/rootfs' }), facts(spec))).toEqual(['no mount namespace']);
     expect(recipeBlockers(spec, plan({ seccompListener: '/run/seccomp.sock' }), facts(spec))).toEqual(['a seccomp listener']);
+    const joined: Spec = { ...defaultSpec(), linux: { ...defaultSpec().linux, namespaces: [{ type: 'network', path: '/proc/1/ns/net' }] } };
+    expect(recipeBlockers(joined, plan(), facts(joined))).toEqual(['a namespace joined by path']);
   });
 
   it('a config that holds the id may not: the replay could not tell the id from the coincidence', () => {
