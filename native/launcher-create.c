@@ -1,9 +1,10 @@
 /*
- * launcher-create.c - `tsrun [--root DIR] create [--bundle DIR|-b DIR] [--pid-file FILE] ID` when a create by Bun left a recipe
- * for this config (src/recipe/, opt-in with TSRUN_RECIPES=1 while it is new): the config's CRC-32 and length
- * name <root>/.recipes/<crc>-<len>-create, and if it is there tsrun-init replays it (native/replay.c), which
- * checks everything it depends on and gives way to Bun itself at any doubt. Here only the command line is read:
- * any flag beyond these, a relative root or no recipe, and this returns (about 0.1 ms) for Bun as always.
+ * launcher-create.c - `tsrun [--root DIR] create|run [--bundle DIR|-b DIR] [--pid-file FILE] ID` (run: in the
+ * foreground) when a create or run by Bun left a recipe for this config (src/recipe/; TSRUN_RECIPES=0 turns it
+ * off): the config's CRC-32 and length and the root's CRC-32 name /run/tsrun-recipes/<crc>-<len>-<root crc>-create
+ * (or -run; TSRUN_RECIPE_DIR moves it), and if it is there tsrun-init replays it (native/replay.c), which checks
+ * everything it depends on and gives way to Bun itself at any doubt. Here only the command line is read: any flag
+ * beyond these, a relative root or no recipe, and this returns (about 0.1 ms) for Bun as always.
  */
 #include "launcher-sys.h"
 
@@ -12,14 +13,20 @@
 
 static char g_config[CONFIG_MAX];
 
+static char *hex8(char *p, unsigned v)
+{
+	for (int k = 7; k >= 0; k--)
+		*p++ = "0123456789abcdef"[(v >> (4 * k)) & 15];
+	return p;
+}
+
 void replay_create(long argc, char **argv, char **envp)
 {
-	int opted = 0;
 	for (char **e = envp; *e; e++)
-		opted |= seq(*e, "TSRUN_RECIPES=1");
-	if (!opted)
-		return;
+		if (seq(*e, "TSRUN_RECIPES=0"))
+			return;
 	const char *root = "/run/tsrun", *bundle = ".", *id = NULL, *pid_file = "";
+	int logged = 0;
 	long i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *v;
@@ -28,14 +35,16 @@ void replay_create(long argc, char **argv, char **envp)
 		else if (seq(argv[i], "--root") && i + 1 < argc)
 			root = argv[++i];
 		else if (after(argv[i], "--log=") || after(argv[i], "--log-format="))
-			continue;
+			logged = 1;
 		else if ((seq(argv[i], "--log") || seq(argv[i], "--log-format")) && i + 1 < argc)
-			i++;
+			logged = 1, i++;
 		else
 			return;
 	}
-	if (i >= argc || !seq(argv[i], "create"))
+	/* a foreground run tells the process's errors on stderr only: with a log file it is Bun's */
+	if (i >= argc || !(seq(argv[i], "create") || (seq(argv[i], "run") && !logged)))
 		return;
+	const char *mode = seq(argv[i], "run") ? "-run" : "-create";
 	for (i++; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if ((v = after(a, "--bundle=")))
@@ -59,11 +68,9 @@ void replay_create(long argc, char **argv, char **envp)
 	long n = read_file(path, g_config, sizeof g_config);
 	if (n < 0)
 		return;
-	/* <crc32 hex>-<length>-create, as src/recipe/leave.ts names it */
-	unsigned crc = crc32(g_config, n);
+	/* <config crc32 hex>-<config length>-<root crc32 hex>-create, as src/recipe/seen.ts names it */
 	char *p = name;
-	for (int k = 7; k >= 0; k--)
-		*p++ = "0123456789abcdef"[(crc >> (4 * k)) & 15];
+	p = hex8(p, crc32(g_config, n));
 	*p++ = '-';
 	char digits[24];
 	int nd = 0;
@@ -72,9 +79,19 @@ void replay_create(long argc, char **argv, char **envp)
 	while ((n /= 10) > 0);
 	while (nd > 0)
 		*p++ = digits[--nd];
-	memcpy(p, "-create", 8);
+	*p++ = '-';
+	long rl = 0;
+	while (root[rl])
+		rl++;
+	p = hex8(p, crc32(root, rl));
+	for (const char *m = mode; (*p = *m); m++)
+		p++;
+	const char *dir = "/run/tsrun-recipes", *v;
+	for (char **e = envp; *e; e++)
+		if ((v = after(*e, "TSRUN_RECIPE_DIR=")) && v[0])
+			dir = v;
 	char recipe[PATH_MAX_];
-	if (!join3(path, sizeof path, root, "/", ".recipes") || !join3(recipe, sizeof recipe, path, "/", name))
+	if (!join3(recipe, sizeof recipe, dir, "/", name))
 		return;
 	if (sys4(NR_faccessat, AT_FDCWD_, (long)recipe, 4 /* R_OK */, 0) != 0)
 		return;

@@ -3,7 +3,7 @@
  * config (src/recipe/, made by a create Bun did), and this does that create again for ID without Bun, in the
  * order Bun's create does it: the lock, the state directory and its records, the cgroups as the driver made
  * them, tsrun-init spawned as Bun spawns it, the plan with the id swapped, the init's messages answered, the
- * created record and its answers. The policy is all in the recipe. Anything unexpected, before or during,
+ * created record and its answers; a foreground run's recipe then goes on in replay-run.c. The policy is all in the recipe. Anything unexpected, before or during,
  * undoes what was done and runs Bun's create with ARGV, which plans afresh and words any error itself.
  */
 #include <errno.h>
@@ -31,6 +31,10 @@ static struct {
 	char *made[MAX_MADE]; /* cgroup directories, in the order made */
 	int nmade;
 	pid_t stage0, container;
+	bool run;          /* a foreground run: the lock is kept for the start (replay-run.c) */
+	int sock;          /* stage 0's end of the socket */
+	char stamp[64];    /* the lock's target */
+	struct out answers;
 } g;
 
 static void undo(void)
@@ -59,7 +63,7 @@ static void undo(void)
 }
 
 /* Bun's create, from the start, with the command line as it came (the launcher's environment) */
-static __attribute__((noreturn)) void to_bun(char **argv, char **envp)
+__attribute__((noreturn)) void replay_give_way(char **argv, char **envp)
 {
 	undo();
 	char self[4096];
@@ -72,10 +76,12 @@ static __attribute__((noreturn)) void to_bun(char **argv, char **envp)
 		bool jit = false;
 		while (envp[ne])
 			jit |= strncmp(envp[ne++], "BUN_JSC_useJIT=", 15) == 0;
-		char **env = calloc(ne + 2, sizeof *env);
+		char **env = calloc(ne + 3, sizeof *env);
 		size_t k = 0;
 		if (!jit)
 			env[k++] = "BUN_JSC_useJIT=0";
+		/* Bun's create then leaves the recipe anew (src/runtime/create.ts recipeWay) */
+		env[k++] = "TSRUN_REPLAY_GAVE_WAY=1";
 		for (size_t i = 0; i < ne; i++)
 			env[k++] = envp[i];
 		execve(self, argv, env);
@@ -248,7 +254,7 @@ static bool answers(const struct recipe *r, const struct holes *h, const struct 
 	char file[4200];
 	snprintf(file, sizeof file, "%s/answers", g.dir);
 	ok = ok && write_atomic(file, o.p, o.n);
-	free(o.p);
+	g.answers = o;
 	return ok;
 }
 
@@ -273,9 +279,8 @@ static bool replay(const struct recipe *r, const char *rec_id)
 	iso_now(created, sizeof created);
 	struct holes h = { g.id, "0", "", created, me, my_start };
 
-	char target[64];
-	snprintf(target, sizeof target, "%s %s", me, my_start);
-	if (symlink(target, g.lock) < 0)
+	snprintf(g.stamp, sizeof g.stamp, "%s %s", me, my_start);
+	if (symlink(g.stamp, g.lock) < 0)
 		return false; /* held, or stale: Bun waits or breaks it */
 	g.locked = true;
 	if (mkdir(g.dir, 0711) < 0)
@@ -311,6 +316,7 @@ static bool replay(const struct recipe *r, const char *rec_id)
 		_exit(127);
 	}
 	close(sv[1]);
+	g.sock = sv[0];
 	struct out body = { 0 };
 	swap_plan(plan->body.p, plan->body.n, rec_id, g.id, &body);
 	bool sent = send_msg(sv[0], MSG_PLAN, body.p, (uint32_t)body.n) == 0;
@@ -357,8 +363,10 @@ static bool replay(const struct recipe *r, const char *rec_id)
 	/* as create.ts: once the record is written */
 	if (g.pid_file[0] && !write_atomic(g.pid_file, pid, strlen(pid)))
 		return false;
-	unlink(g.lock);
-	g.locked = false;
+	if (!g.run) {
+		unlink(g.lock);
+		g.locked = false;
+	}
 	return true;
 }
 
@@ -376,19 +384,25 @@ int replay_main(int argc, char **argv, char **envp)
 	g.id = argv[4];
 	g.pid_file = argv[6];
 	if (!valid_id(g.id) || g.root[0] != '/')
-		to_bun(orig, envp);
+		replay_give_way(orig, envp);
 	snprintf(g.dir, sizeof g.dir, "%s/%s", g.root, g.id);
 	snprintf(g.lock, sizeof g.lock, "%s/.lock-%s", g.root, g.id);
 	struct recipe r;
 	if (!recipe_read(argv[2], &r))
-		to_bun(orig, envp);
+		replay_give_way(orig, envp);
 	/* the key: create, this root, this bundle, these config bytes */
 	const struct section *key = recipe_find(&r, "key", 0, NULL), *config = recipe_find(&r, "config", 0, NULL), *id = recipe_find(&r, "id", 0, NULL);
 	struct bytes k = key ? key->body : (struct bytes){ 0 }, mode, root, bundle;
 	char *bundle_real = realpath(argv[5], NULL);
 	if (!key || !config || !id || field_next(&k, &mode) != 1 || field_next(&k, &root) != 1 || field_next(&k, &bundle) != 1 ||
-	    !field_is(mode, "create") || !field_is(root, g.root) || !bundle_real || !field_is(bundle, bundle_real))
-		to_bun(orig, envp);
+	    !(field_is(mode, "create") || field_is(mode, "run")) || !field_is(root, g.root) || !bundle_real || !field_is(bundle, bundle_real))
+		replay_give_way(orig, envp);
+	/* the mode is the launcher's command: the recipe's name ends with it */
+	g.run = field_is(mode, "run");
+	size_t rl = strlen(argv[2]);
+	const char *suffix = g.run ? "-run" : "-create";
+	if (rl < strlen(suffix) || strcmp(argv[2] + rl - strlen(suffix), suffix) != 0)
+		replay_give_way(orig, envp);
 	char cfgpath[4200];
 	snprintf(cfgpath, sizeof cfgpath, "%s/config.json", bundle_real);
 	int fd = open(cfgpath, O_RDONLY | O_CLOEXEC);
@@ -397,9 +411,14 @@ int replay_main(int argc, char **argv, char **envp)
 	if (fd >= 0)
 		close(fd);
 	if (got != (ssize_t)config->body.n || memcmp(cfg, config->body.p, config->body.n) != 0 || !recipe_guards_hold(&r))
-		to_bun(orig, envp);
+		replay_give_way(orig, envp);
 	char *rec_id = field_str(id->body);
 	if (!rec_id || !replay(&r, rec_id))
-		to_bun(orig, envp);
-	return 0;
+		replay_give_way(orig, envp);
+	if (!g.run)
+		return 0;
+	char fifo[4200];
+	snprintf(fifo, sizeof fifo, "%s/exec.fifo", g.dir);
+	struct replayed made = { g.root, g.id, g.dir, g.lock, fifo, g.stamp, &g.answers, g.stage0, g.container, g.sock };
+	return replay_run(&made, orig, envp);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct bytes {
 	const uint8_t *p;
@@ -55,8 +56,19 @@ bool recipe_guards_hold(const struct recipe *r);
 void out_add(struct out *o, const void *p, size_t n);
 void out_str(struct out *o, const char *s);
 uint32_t crc32_ieee(const void *p, size_t n);
-/* tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV...: returns 0 once the container is created; gives way to Bun
- * (execs it with ARGV) otherwise */
+/* tsrun-init --replay RECIPE ROOT ID BUNDLE PIDFILE -- ARGV...: returns 0 once the container is created (a run:
+ * the container process's exit status); gives way to Bun (execs it with ARGV) otherwise */
 int replay_main(int argc, char **argv, char **envp);
+/* undoes what the replay made and execs Bun with ARGV */
+__attribute__((noreturn)) void replay_give_way(char **argv, char **envp);
+
+/* a container the replay created, for a run's start, wait and delete (replay-run.c) */
+struct replayed {
+	const char *root, *id, *dir, *lock, *fifo, *stamp; /* stamp: the lock's target, as lock.ts writes it */
+	const struct out *answers;
+	pid_t stage0, container;
+	int sock; /* stage 0's end: MSG_EXIT comes on it */
+};
+int replay_run(const struct replayed *r, char **argv, char **envp);
 
 #endif

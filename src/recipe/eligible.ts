@@ -12,17 +12,23 @@ export interface RecipeFacts {
   consoleSocket: boolean;
   preserveFds: number;
   listenFds: number;
+  /** --no-pivot, --no-new-keyring: in the plan, and the launcher does not read them (it would replay without). */
+  noPivot: boolean;
+  noNewKeyring: boolean;
   /** create's warnings: a replay would not print them. */
   warnings: number;
   /** The config's bytes as read from the bundle. */
   configText: string;
   id: string;
-  /** A foreground run: not replayed yet (the launcher looks for create's recipes only). */
+  /** A foreground run (its recipe is its own: stage 0 stays to report the exit status). */
   run: boolean;
 }
 
-/** Why a create leaves no recipe; empty when it may. */
-export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): string[] {
+/**
+ * What rules a recipe out before anything is planned: create checks these first, so that a config that may never
+ * have one (an engine's, which holds the id) pays nothing for recipes.
+ */
+export function earlyBlockers(spec: Spec, f: RecipeFacts): string[] {
   const out: string[] = [];
   const no = (cond: unknown, why: string) => {
     if (cond) out.push(why);
@@ -33,17 +39,29 @@ export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): stri
   no(f.consoleSocket, '--console-socket');
   no(f.preserveFds > 0, '--preserve-fds');
   no(f.listenFds > 0, 'LISTEN_FDS');
+  no(f.noPivot, '--no-pivot');
+  no(f.noNewKeyring, '--no-new-keyring');
   no(f.warnings > 0, 'warnings');
   no(!spec.process, 'no process');
   no(Object.values(spec.hooks ?? {}).some((h) => Array.isArray(h) && h.length > 0), 'hooks');
-  no(plan.hooks.length > 0, 'hooks');
   no(spec.linux?.intelRdt !== undefined, 'linux.intelRdt');
+  no((spec.linux?.namespaces ?? []).some((n) => n.path !== undefined), 'a namespace joined by path');
+  // Bun's run proxies the caller's terminal; the replay has stage 0 only
+  no(f.run && spec.process?.terminal, 'run with a terminal');
+  // the replay swaps the id in what tsrun derived from it; in the config itself it would be a coincidence
+  no(f.configText.includes(f.id), 'the id is in the config');
+  return out;
+}
+
+/** Why a create leaves no recipe; empty when it may. `f.warnings` counts the plan's too. */
+export function recipeBlockers(spec: Spec, plan: InitPlan, f: RecipeFacts): string[] {
+  const out = earlyBlockers(spec, f);
+  const no = (cond: unknown, why: string) => {
+    if (cond && !out.includes(why)) out.push(why);
+  };
+  no(plan.hooks.length > 0, 'hooks');
   no((plan.netDevices ?? []).length > 0, 'linux.netDevices');
   no(plan.hostMounts !== undefined, 'no mount namespace');
   no(plan.seccompListener !== undefined, 'a seccomp listener');
-  no((spec.linux?.namespaces ?? []).some((n) => n.path !== undefined), 'a namespace joined by path');
-  no(f.run, 'run is not replayed yet');
-  // the replay swaps the id in what tsrun derived from it; in the config itself it would be a coincidence
-  no(f.configText.includes(f.id), 'the id is in the config');
   return out;
 }

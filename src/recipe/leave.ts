@@ -1,14 +1,13 @@
 // Recipes: after a create that succeeded, the recipe for the next create of the same config, when it may have
-// one (eligible.ts) and everything it made is shown to follow the id (a second plan for a probe id). Opt-in
-// (TSRUN_RECIPES=1) while the replay is new. Loaded by create only then; a failure here never fails the create.
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+// one (eligible.ts) and everything it made is shown to follow the id (a second plan for a probe id). Loaded by
+// create only for a config it created before (seen.ts); a failure here never fails the create.
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildCreatePlan, type CreatePlanInput } from '../plan/build';
 import { encodePlanBody } from '../plan/encode';
 import type { InitPlan } from '../plan/types';
 import { openCgroupManager } from '../cgroups/manager';
 import { answersText } from '../state/answers';
-import { crc32hex } from '../state/crc32';
 import { writeAtomic, type ContainerRecord } from '../state/store';
 import type { Spec } from '../spec/types';
 import { templateCgroupLog, type CgroupOp } from './cgroup-log';
@@ -18,6 +17,7 @@ import { fixedFactGuards, type Guard } from './guards';
 import { planParametric } from './plan';
 import { recordTemplates } from './records';
 import { cut, fill, type Template } from './template';
+import { recipePath, trim } from './seen';
 
 export interface CreateSeen {
   mode: 'create' | 'run';
@@ -37,11 +37,6 @@ export interface CreateSeen {
   binaries: string[];
   fifo: string;
   configCopy: Buffer;
-}
-
-/** The recipes' directory and a recipe's name: what the launcher finds from the config's bytes alone. */
-export function recipePath(root: string, config: Buffer, mode: 'create' | 'run'): string {
-  return path.join(root, '.recipes', `${crc32hex(config)}-${config.length}-${mode}`);
 }
 
 function identity(p: string): string {
@@ -122,16 +117,6 @@ export async function makeRecipe(seen: CreateSeen): Promise<{ bytes: Buffer; fil
   return { bytes, file: recipePath(seen.root, seen.configBytes, seen.mode) };
 }
 
-/** At most this many recipes are kept, the most recently written: one per config created again is enough. */
-export const MAX_RECIPES = 32;
-
-function trimRecipes(dir: string): void {
-  const files = readdirSync(dir)
-    .map((name) => ({ name, at: statSync(path.join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-    .sort((a, b) => b.at - a.at);
-  for (const f of files.slice(MAX_RECIPES)) rmSync(path.join(dir, f.name), { force: true });
-}
-
 /** Writes the recipe for `seen`, if it may have one; returns why not otherwise. Never throws. */
 export async function leaveRecipe(seen: CreateSeen): Promise<string | undefined> {
   try {
@@ -139,7 +124,7 @@ export async function leaveRecipe(seen: CreateSeen): Promise<string | undefined>
     if ('reason' in r) return r.reason;
     mkdirSync(path.dirname(r.file), { recursive: true, mode: 0o700 });
     writeAtomic(r.file, r.bytes);
-    trimRecipes(path.dirname(r.file));
+    trim(path.dirname(r.file), `-${seen.mode}`);
     return undefined;
   } catch (e) {
     return (e as Error).message;

@@ -31,6 +31,9 @@ import { exitNote, followInit } from './init-messages';
 import { listenFdCount } from './listen-fds';
 import { planIntelRdt } from '../plan/intel-rdt';
 import { applyIntelRdt, intelRdtRecord, joinIntelRdt, resctrlView } from './intel-rdt';
+import { earlyBlockers, type RecipeFacts } from '../recipe/eligible';
+import { markSeen, recipePath, seenBefore } from '../recipe/seen';
+import { existsSync } from 'node:fs';
 
 export interface CreateOptions {
   root: string;
@@ -77,7 +80,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
   }
 }
 
-/** What a recipe needs of the create that leaves it (recipe/leave.ts); recorded only with TSRUN_RECIPES=1. */
+/** What a recipe needs of the create that leaves it (recipe/leave.ts). */
 interface Seen {
   configBytes: Buffer;
   warnings: number;
@@ -101,8 +104,9 @@ async function createLocked(
   if (!spec.process) record.noProcess = true;
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;
-  // a recipe for the next create of this config (opt-in while the replay is new): what the driver and the planner did
-  const recording = process.env.TSRUN_RECIPES === '1' ? await recorders() : undefined;
+  const recipes = recipeWay(o, id, spec, seen);
+  // the recipe for the next create of this config: what the driver and the planner did
+  const recording = recipes.facts && recipes.record ? await recorders() : undefined;
   try {
     cgroup = await openCgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath, systemd: o.systemdCgroup, rootless: o.rootless, fs: recording?.fs });
     // systemd: the unit is started with the container process's pid, once stage 0 has reported it (PID_ACK)
@@ -197,7 +201,8 @@ async function createLocked(
     delete record.creator;
     dir.write(record);
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
-    if (recording) {
+    if (recipes.facts && !recipes.record) markSeen(o.root, seen.configBytes);
+    if (recording && recipes.facts) {
       const { leaveRecipe } = await import('../recipe/leave');
       const why = await leaveRecipe({
         mode: o.wait ? 'run' : 'create',
@@ -211,15 +216,7 @@ async function createLocked(
         cgroupLog: recording.log,
         asked: hostSeen?.asked ?? [],
         blocked: hostSeen?.blocked ?? [],
-        facts: {
-          euid: process.geteuid?.() ?? 0,
-          systemdCgroup: !!o.systemdCgroup,
-          rootless: !!o.rootless,
-          consoleSocket: o.consoleSocket !== undefined,
-          preserveFds: o.preserveFds ?? 0,
-          listenFds: o.listenFds,
-          warnings: seen.warnings + warnings.length,
-        },
+        facts: { ...recipes.facts, warnings: seen.warnings + warnings.length },
         rootPath: { given: path.resolve(bundle, spec.root!.path), resolved: rootfs },
         binaries: [initBinary(), process.execPath],
         fifo: dir.fifo,
@@ -241,7 +238,35 @@ async function createLocked(
   }
 }
 
-/** The recorders of recipe/ (loaded only with TSRUN_RECIPES=1): the cgroup driver's calls, the planner's host reads. */
+/**
+ * Recipes (src/recipe/), on unless TSRUN_RECIPES=0: `facts` when this create may leave one, and `record` when it
+ * should. A config is marked on Bun's first create and recorded on the next; with a recipe there already, only
+ * when the replay gave way (the host changed), not when the launcher could not take the command line.
+ */
+function recipeWay(o: CreateOptions & { listenFds: number }, id: string, spec: Spec, seen: Seen): { facts?: RecipeFacts; record: boolean } {
+  const gaveWay = process.env.TSRUN_REPLAY_GAVE_WAY === '1';
+  delete process.env.TSRUN_REPLAY_GAVE_WAY;
+  if (process.env.TSRUN_RECIPES === '0') return { record: false };
+  const facts: RecipeFacts = {
+    euid: process.geteuid?.() ?? 0,
+    systemdCgroup: !!o.systemdCgroup,
+    rootless: !!o.rootless,
+    consoleSocket: o.consoleSocket !== undefined,
+    preserveFds: o.preserveFds ?? 0,
+    listenFds: o.listenFds,
+    noPivot: !!o.noPivot,
+    noNewKeyring: !!o.noNewKeyring,
+    warnings: seen.warnings,
+    configText: seen.configBytes.toString('latin1'),
+    id,
+    run: !!o.wait,
+  };
+  if (earlyBlockers(spec, facts).length > 0) return { record: false };
+  if (!seenBefore(o.root, seen.configBytes)) return { facts, record: false };
+  return { facts, record: gaveWay || !existsSync(recipePath(o.root, seen.configBytes, o.wait ? 'run' : 'create')) };
+}
+
+/** The recorders of recipe/ (loaded only for a create that leaves a recipe): the cgroup driver's calls, the planner's host reads. */
 async function recorders() {
   const [{ recordingFs }, { recordingHostFacts }, { realFs }] = await Promise.all([
     import('../recipe/cgroup-log'),

@@ -1,17 +1,18 @@
 // A create replayed from a recipe, without Bun (src/recipe/, native/replay.c, native/launcher-create.c;
-// opt-in with TSRUN_RECIPES=1). Bun's create leaves the recipe; a copy of the launcher and of tsrun-init sit
+// TSRUN_RECIPES=0 turns it off). Bun's first create of a config leaves a mark, its second the recipe; a copy of the launcher and of tsrun-init sit
 // beside a fake tsrun-bun that only prints "bun:" and its arguments, so an output without that line was
 // the replay's. What the replay makes must be what Bun's create makes, file for file, and the container must
 // live its whole life through; anything the recipe depends on that changed must reach Bun, with nothing done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Harness, REPO, besideFakeBun, leftovers, precondition, rootAvailable } from '../helpers/harness';
 import { crc32hex } from '../../src/state/crc32';
 
 const enabled = rootAvailable() && precondition(fs.existsSync(path.join(REPO, 'build/tsrun-bun')), 'build/tsrun-bun is missing (make build)');
-const ON = { TSRUN_RECIPES: '1' };
+let ON: Record<string, string> = {};
+let OFF: Record<string, string> = {};
 
 describe.skipIf(!enabled)('a create replayed from a recipe', () => {
   let h: Harness;
@@ -19,6 +20,9 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
   beforeAll(() => {
     h = new Harness('recipe');
     fake = besideFakeBun(path.join(h.dir, 'fake'), ['tsrun', 'tsrun-init'], '#!/bin/sh\necho "bun: $*"\n');
+    // this test's own recipe directory, so that what it counts is its own
+    ON = { TSRUN_RECIPE_DIR: path.join(h.dir, 'recipes') };
+    OFF = { ...ON, TSRUN_RECIPES: '0' };
   });
   afterAll(() => h?.cleanup());
 
@@ -35,7 +39,22 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     }
   };
   const bun = (args: string[], more: Record<string, string> = ON) => h.tsrun(args, { env: { ...process.env, ...more } });
-  const recipes = () => (fs.existsSync(path.join(h.root, '.recipes')) ? fs.readdirSync(path.join(h.root, '.recipes')) : []);
+  const recipeDir = () => ON.TSRUN_RECIPE_DIR;
+  const all = () => (fs.existsSync(recipeDir()) ? fs.readdirSync(recipeDir()) : []);
+  const recipes = () => all().filter((f) => f.endsWith('-create'));
+  const nameOf = (bundle: string, kind: string) => {
+    const config = fs.readFileSync(path.join(bundle, 'config.json'));
+    return `${crc32hex(config)}-${config.length}-${crc32hex(h.root)}-${kind}`;
+  };
+  /** Bun's first create of the config marks it, the second leaves the recipe: returns the two ids. */
+  const seed = (bundle: string, label: string, more: string[] = []) => {
+    const ids = [h.id(`${label}-1`), h.id(`${label}-2`)];
+    expect(bun([...more, 'create', '--bundle', bundle, ids[0]]).code).toBe(0);
+    expect(all()).toContain(nameOf(bundle, 'seen'));
+    expect(recipes()).not.toContain(nameOf(bundle, 'create'));
+    expect(bun([...more, 'create', '--bundle', bundle, ids[1]]).code).toBe(0);
+    return ids;
+  };
   const read = (id: string, f: string) => fs.readFileSync(path.join(h.root, id, f), 'utf8');
   const cgroupFile = (id: string, f: string) => fs.readFileSync(`${JSON.parse(read(id, 'state.json')).cgroupPaths.devices}/${f}`, 'utf8');
 
@@ -71,11 +90,11 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     return { head, docs };
   }
 
-  it('Bun leaves a recipe; the next create of the config is replayed, file for file, and lives its life', async () => {
+  it('Bun marks a config, then leaves a recipe; the next create of it is replayed, file for file, and lives its life', async () => {
     const bundle = h.bundle((c) => (c.process.args = ['sleep', '300']));
-    const first = h.id('bun');
-    expect(bun(['create', '--bundle', bundle, first]).code).toBe(0);
-    expect(recipes()).toHaveLength(1);
+    const [marked, first] = seed(bundle, 'bun');
+    expect(recipes()).toEqual([nameOf(bundle, 'create')]);
+    expect(bun(['delete', '--force', marked]).code).toBe(0);
     const second = h.id('replayed');
     const pidFile = path.join(h.dir, 'replayed.pid');
     const r = viaCopy(['create', '--bundle', bundle, '--pid-file', pidFile, second]);
@@ -104,28 +123,37 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
   });
 
   it('what the recipe depends on, changed, goes to Bun with nothing done', () => {
-    const bundle = h.bundle((c) => (c.process.args = ['sleep', '300']));
-    const seed = h.id('seed');
-    expect(bun(['create', '--bundle', bundle, seed]).code).toBe(0);
+    const bundle = h.bundle((c) => (c.process.args = ['sleep', '306']));
+    const [other, seedId] = seed(bundle, 'seed');
+    expect(bun(['delete', '--force', other]).code).toBe(0);
     const gives = (label: string, args: (id: string) => string[], more?: Record<string, string>) => {
       const id = h.id(label);
       const r = viaCopy(args(id), more);
       expect(r.out, label).toMatch(/^bun: /);
       expect(leftovers(h.root, id), label).toEqual([]);
     };
-    // not opted in
-    gives('off', (id) => ['create', '--bundle', bundle, id], {});
+    // turned off
+    gives('off', (id) => ['create', '--bundle', bundle, id], OFF);
     // a flag the replay does not know
     gives('flag', (id) => ['create', '--bundle', bundle, '--no-pivot', id]);
     // the id of a container that exists: Bun says so
-    gives('exists', () => ['create', '--bundle', bundle, seed]);
-    expect(fs.existsSync(path.join(h.root, seed, 'state.json'))).toBe(true);
+    gives('exists', () => ['create', '--bundle', bundle, seedId]);
+    expect(fs.existsSync(path.join(h.root, seedId, 'state.json'))).toBe(true);
     // the rootfs's /etc/passwd (HOME for the process) changed
     const passwd = path.join(h.rootfs, 'etc/passwd');
     const before = fs.readFileSync(passwd);
     fs.appendFileSync(passwd, 'extra:x:7:7::/home/extra:/bin/sh\n');
     try {
       gives('passwd', (id) => ['create', '--bundle', bundle, id]);
+      // Bun's create after the replay gave way leaves the recipe anew, which the next create replays
+      const changed = h.id('changed');
+      const recipe = path.join(recipeDir(), nameOf(bundle, 'create'));
+      const was = fs.readFileSync(recipe);
+      expect(bun(['create', '--bundle', bundle, changed]).code).toBe(0);
+      expect(fs.readFileSync(recipe).equals(was)).toBe(false);
+      const replayed = h.id('replayed-changed');
+      expect(viaCopy(['create', '--bundle', bundle, replayed]).out).not.toMatch(/bun:/);
+      for (const id of [changed, replayed]) expect(bun(['delete', '--force', id]).code).toBe(0);
     } finally {
       fs.writeFileSync(passwd, before);
     }
@@ -141,7 +169,11 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
       fs.mkdirSync(proc);
     }
     // a recipe others may write is not trusted
-    const file = path.join(h.root, '.recipes', recipes()[0]);
+    const file = path.join(recipeDir(), nameOf(bundle, 'create'));
+    // (Bun's create made it anew for the old /etc/passwd: a create the replay gave way from)
+    const restored = h.id('restored');
+    expect(bun(['create', '--bundle', bundle, restored]).code).toBe(0);
+    expect(bun(['delete', '--force', restored]).code).toBe(0);
     fs.chmodSync(file, 0o620);
     try {
       gives('mode', (id) => ['create', '--bundle', bundle, id]);
@@ -152,7 +184,7 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     const again = h.id('again');
     expect(viaCopy(['create', '--bundle', bundle, again]).out).not.toMatch(/bun:/);
     expect(bun(['delete', '--force', again]).code).toBe(0);
-    expect(bun(['delete', '--force', seed]).code).toBe(0);
+    expect(bun(['delete', '--force', seedId]).code).toBe(0);
     expect(leftovers(h.root, again)).toEqual([]);
   });
 
@@ -162,41 +194,115 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     expect(viaCopy(['create', '--bundle', changed, id]).out).toMatch(/^bun: /);
     const named = h.id('named');
     const withId = h.bundle((c) => (c.hostname = named));
-    const before = recipes().length;
+    const before = all().length;
     expect(bun(['create', '--bundle', withId, named]).code).toBe(0);
-    expect(recipes()).toHaveLength(before);
+    expect(all()).toHaveLength(before);
     expect(bun(['delete', '--force', named]).code).toBe(0);
-    // run is not replayed: it leaves none
-    const ran = h.id('ran');
-    expect(bun(['run', '--bundle', h.bundle((c) => (c.process.args = ['true'])), ran]).code).toBe(0);
-    expect(recipes()).toHaveLength(before);
+    // --no-pivot is in the plan and the launcher does not read it: none either, or a plain create would replay it
+    const pivotless = h.bundle((c) => (c.process.args = ['sleep', '304']));
+    for (const label of ['np-1', 'np-2']) {
+      const np = h.id(label);
+      expect(bun(['create', '--no-pivot', '--bundle', pivotless, np]).code).toBe(0);
+      expect(bun(['delete', '--force', np]).code).toBe(0);
+    }
+    expect(all()).toHaveLength(before);
+  });
+
+  it('a foreground run is replayed: its output, its exit status, signals passed on, and nothing left', async () => {
+    const bundle = h.bundle((c) => (c.process.args = ['sh', '-c', 'echo out; echo err >&2; exit 7']));
+    for (const label of ['run-1', 'run-2']) expect(bun(['run', '--bundle', bundle, h.id(label)]).code).toBe(7);
+    expect(recipes()).not.toContain(nameOf(bundle, 'create'));
+    expect(all()).toContain(nameOf(bundle, 'run'));
+    const id = h.id('run-replayed');
+    const out = path.join(h.dir, 'run-out');
+    const err = path.join(h.dir, 'run-err');
+    const [o, e] = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+    const r = spawnSync(fake, ['--root', h.root, 'run', '--bundle', bundle, id], { stdio: ['ignore', o, e], env: env(ON), timeout: 30_000 });
+    fs.closeSync(o);
+    fs.closeSync(e);
+    expect(fs.readFileSync(err, 'utf8')).toBe('err\n'); // no "bun:": the replay's
+    expect(fs.readFileSync(out, 'utf8')).toBe('out\n');
+    expect(r.status).toBe(7);
+    expect(leftovers(h.root, id)).toEqual([]);
+    expect(fs.existsSync(path.join(h.root, id))).toBe(false);
+
+    // SIGTERM to the runtime reaches the container process, whose status is the run's
+    const trapping = h.bundle((c) => (c.process.args = ['sh', '-c', 'trap "exit 3" TERM; echo up; while :; do sleep 0.05; done']));
+    for (const label of ['trap-1', 'trap-2']) {
+      const seedId = h.id(label);
+      const p = spawn(path.join(REPO, 'bin/tsrun'), ['--root', h.root, 'run', '--bundle', trapping, seedId], { env: { ...process.env, ...ON }, stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((ok) => p.stdout!.once('data', ok));
+      p.kill('SIGTERM');
+      expect(await new Promise((ok) => p.on('exit', ok))).toBe(3);
+    }
+    const tid = h.id('trap-replayed');
+    const p = spawn(fake, ['--root', h.root, 'run', '--bundle', trapping, tid], { env: env(ON), stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    p.stderr!.on('data', (d) => (said += d));
+    const first = await new Promise<string>((ok) => p.stdout!.once('data', (d) => ok(String(d))));
+    expect(first).toBe('up\n');
+    p.kill('SIGTERM');
+    expect(await new Promise((ok) => p.on('exit', ok))).toBe(3);
+    expect(said).toBe('');
+    expect(leftovers(h.root, tid)).toEqual([]);
+
+    // a process that cannot start (its program is gone from the rootfs): undone before Bun is asked
+    const prog = path.join(h.rootfs, 'bin/gone-later');
+    fs.writeFileSync(prog, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const going = h.bundle((c) => (c.process.args = ['/bin/gone-later']));
+    for (const label of ['gone-1', 'gone-2']) expect(bun(['run', '--bundle', going, h.id(label)]).code).toBe(0);
+    fs.rmSync(prog);
+    const gid = h.id('gone-replayed');
+    const g = viaCopy(['run', '--bundle', going, gid]);
+    expect(g.out).toMatch(/^bun: /m);
+    expect(leftovers(h.root, gid)).toEqual([]);
+    // with a log file, or detached, it is Bun's
+    expect(viaCopy(['--log', path.join(h.dir, 'log'), 'run', '--bundle', bundle, h.id('run-log')]).out).toMatch(/^bun: /);
+    expect(viaCopy(['run', '-d', '--bundle', bundle, h.id('run-d')]).out).toMatch(/^bun: /);
+  });
+
+  it('a command line the launcher does not take leaves the recipe as it was', () => {
+    const bundle = h.bundle((c) => (c.process.args = ['sleep', '305']));
+    const criu = ['--criu', '/usr/sbin/criu']; // a global flag create does not use, which the launcher does not read
+    const ids = seed(bundle, 'criu', criu);
+    const recipe = path.join(recipeDir(), nameOf(bundle, 'create'));
+    const at = fs.statSync(recipe).mtimeMs;
+    const third = h.id('criu-3');
+    expect(bun([...criu, 'create', '--bundle', bundle, third]).code).toBe(0);
+    expect(fs.statSync(recipe).mtimeMs).toBe(at);
+    for (const id of [...ids, third]) expect(bun(['delete', '--force', id]).code).toBe(0);
   });
 
   it('at most 32 recipes are kept, the newest', () => {
-    const dir = path.join(h.root, '.recipes');
+    const dir = recipeDir();
     fs.mkdirSync(dir, { recursive: true });
     const old = new Date(Date.now() - 3600_000);
     for (let i = 0; i < 40; i++) {
-      const f = path.join(dir, `0000000${i % 10}-${i}-create`);
-      fs.writeFileSync(f, 'tsrun-recipe 1\n', { mode: 0o600 });
-      fs.utimesSync(f, old, old);
+      for (const kind of ['create', 'seen']) {
+        const f = path.join(dir, `0000000${i % 10}-${i}-00000000-${kind}`);
+        fs.writeFileSync(f, kind === 'create' ? 'tsrun-recipe 1\n' : '', { mode: 0o600 });
+        fs.utimesSync(f, old, old);
+      }
     }
     const bundle = h.bundle((c) => (c.process.args = ['sleep', '303']));
-    const id = h.id('many');
-    expect(bun(['create', '--bundle', bundle, id]).code).toBe(0);
+    const ids = seed(bundle, 'many');
     const left = recipes();
     expect(left).toHaveLength(32);
-    const config = fs.readFileSync(path.join(bundle, 'config.json'));
-    expect(left).toContain(`${crc32hex(config)}-${config.length}-create`);
-    expect(bun(['delete', '--force', id]).code).toBe(0);
+    expect(left).toContain(nameOf(bundle, 'create'));
+    const marks = all().filter((f) => f.endsWith('-seen'));
+    expect(marks).toHaveLength(32);
+    expect(marks).toContain(nameOf(bundle, 'seen'));
+    for (const id of ids) expect(bun(['delete', '--force', id]).code).toBe(0);
   });
 
-  it('without TSRUN_RECIPES no recipe is left', () => {
+  it('with TSRUN_RECIPES=0 no recipe or mark is left', () => {
     const bundle = h.bundle((c) => (c.process.args = ['sleep', '302']));
-    const id = h.id('plain');
-    const before = recipes().length;
-    expect(bun(['create', '--bundle', bundle, id], {}).code).toBe(0);
-    expect(recipes()).toHaveLength(before);
-    expect(bun(['delete', '--force', id]).code).toBe(0);
+    const before = all().length;
+    for (const label of ['plain-1', 'plain-2', 'plain-3']) {
+      const id = h.id(label);
+      expect(bun(['create', '--bundle', bundle, id], OFF).code).toBe(0);
+      expect(bun(['delete', '--force', id]).code).toBe(0);
+    }
+    expect(all()).toHaveLength(before);
   });
 });

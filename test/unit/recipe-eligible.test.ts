@@ -12,6 +12,8 @@ const facts = (spec: Spec, more: Partial<RecipeFacts> = {}): RecipeFacts => ({
   consoleSocket: false,
   preserveFds: 0,
   listenFds: 0,
+  noPivot: false,
+  noNewKeyring: false,
   warnings: 0,
   configText: JSON.stringify(spec),
   id: 'web-000001',
@@ -34,8 +36,9 @@ describe('which creates leave a recipe', () => {
       [{ consoleSocket: true }, '--console-socket'],
       [{ preserveFds: 2 }, '--preserve-fds'],
       [{ listenFds: 1 }, 'LISTEN_FDS'],
+      [{ noPivot: true }, '--no-pivot'],
+      [{ noNewKeyring: true }, '--no-new-keyring'],
       [{ warnings: 1 }, 'warnings'],
-      [{ run: true }, 'run is not replayed yet'],
     ];
     for (const [more, why] of cases) expect(recipeBlockers(spec, plan(), facts(spec, more))).toEqual([why]);
   });
@@ -53,6 +56,14 @@ describe('which creates leave a recipe', () => {
     expect(recipeBlockers(spec, plan({ seccompListener: '/run/seccomp.sock' }), facts(spec))).toEqual(['a seccomp listener']);
     const joined: Spec = { ...defaultSpec(), linux: { ...defaultSpec().linux, namespaces: [{ type: 'network', path: '/proc/1/ns/net' }] } };
     expect(recipeBlockers(joined, plan(), facts(joined))).toEqual(['a namespace joined by path']);
+  });
+
+  it('a foreground run may, but not with a terminal (Bun proxies it)', () => {
+    const spec: Spec = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+    expect(recipeBlockers(spec, plan(), facts(spec, { run: true }))).toEqual([]);
+    const tty: Spec = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: true } };
+    expect(recipeBlockers(tty, plan(), facts(tty, { run: true }))).toEqual(['run with a terminal']);
+    expect(recipeBlockers(tty, plan(), facts(tty))).toEqual([]);
   });
 
   it('a config that holds the id may not: the replay could not tell the id from the coincidence', () => {
