@@ -3,7 +3,9 @@
 // 8 workers; then `list` and `state` with 500 running containers present (hyperfine). Every command is a fresh
 // process, as engines run them. Any failed command or anything left (state, cgroup) is an error.
 //
-//   node bench/parallel.mjs WORK TRUE_BUNDLE SLEEP_BUNDLE OUT.json tsrun=BIN runc=BIN crun=BIN
+//   node bench/parallel.mjs WORK TRUE_BUNDLE SLEEP_BUNDLE OUT.json tsrun=BIN runc=BIN crun=BIN [tsrun+bun=BIN]
+// tsrun's first two creates in a root are Bun's (they mark the config and leave its recipe), the rest replay it;
+// tsrun+bun is tsrun with TSRUN_RECIPES=0, Bun's create every time.
 // env: PAR_TOTAL (400), PAR_SMALL (containers at 1, 2 and 4 workers, 100), PAR_PRESENT (500), BENCH_RUNS (20)
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -74,8 +76,8 @@ function leftovers(root, prefix) {
   return left;
 }
 
-/** A runtime named NAME+recipes is tsrun with TSRUN_RECIPES=1 (its first create leaves the recipe the rest replay). */
-const envOf = (rt) => (rt.endsWith('+recipes') ? { ...process.env, TSRUN_RECIPES: '1' } : process.env);
+/** A runtime named NAME+bun is tsrun with TSRUN_RECIPES=0: Bun's create every time, no recipe replayed. */
+const envOf = (rt) => (rt.endsWith('+bun') ? { ...process.env, TSRUN_RECIPES: '0' } : process.env);
 
 async function lifecycle(rt, bin, workers, n) {
   const root = path.join(work, `par-root-${rt}`);
@@ -139,7 +141,7 @@ for (const workers of [1, 2, 4, 8]) {
   }
 }
 const many = [];
-for (const [rt, bin] of Object.entries(runtimes).filter(([rt]) => !rt.endsWith('+recipes'))) {
+for (const [rt, bin] of Object.entries(runtimes).filter(([rt]) => !rt.endsWith('+bun'))) {
   many.push(await withMany(rt, bin));
   console.error(`bench: ${PRESENT} present, ${rt} done`);
 }

@@ -25,9 +25,9 @@ const figures = [
   ['delete', '`delete` of a stopped container'],
   ['kill-delete', '`kill` + `delete --force` of a running container'],
   ['version', '`--version`'],
-  ['create', '`create` (Bun)'],
-  ['create-recipe', '`create`, tsrun replaying a recipe (TSRUN_RECIPES=1)'],
-  ['lifecycle-recipe', 'create + start + wait + delete, tsrun replaying a recipe'],
+  ['create', '`create` (tsrun: a recipe replayed, the default)'],
+  ['create-bun', '`create`, tsrun with TSRUN_RECIPES=0 (Bun)'],
+  ['lifecycle-bun', 'create + start + wait + delete, tsrun with TSRUN_RECIPES=0'],
   ['fifty', '50 containers created, started, killed, deleted'],
 ];
 
@@ -85,11 +85,11 @@ if (fs.existsSync(parFile)) {
     const cell = (x, f) => (x ? f(x) : '-');
     lines.push(`| throughput (containers/s) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${t && r ? (t.perSecond / r.perSecond).toFixed(2) : '-'} | ${t && c ? (t.perSecond / c.perSecond).toFixed(2) : '-'} |`);
     lines.push(`| create, p99 (ms) | ${w} | ${n} | ${[t, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${t && r ? (t.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${t && c ? (t.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
-    // tsrun with TSRUN_RECIPES=1 in the tsrun column, beside the same runc and crun series
-    const tr = by('tsrun+recipes', w);
+    // tsrun with TSRUN_RECIPES=0 (Bun's create every time) in the tsrun column, beside the same runc and crun series
+    const tr = by('tsrun+bun', w);
     if (tr) {
-      lines.push(`| throughput, tsrun with recipes | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${r ? (tr.perSecond / r.perSecond).toFixed(2) : '-'} | ${c ? (tr.perSecond / c.perSecond).toFixed(2) : '-'} |`);
-      lines.push(`| create, p99 (ms), tsrun with recipes | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${r ? (tr.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${c ? (tr.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
+      lines.push(`| throughput, tsrun with TSRUN_RECIPES=0 | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => y.perSecond.toFixed(1))).join(' | ')} | ${r ? (tr.perSecond / r.perSecond).toFixed(2) : '-'} | ${c ? (tr.perSecond / c.perSecond).toFixed(2) : '-'} |`);
+      lines.push(`| create, p99 (ms), tsrun with TSRUN_RECIPES=0 | ${w} | ${n} | ${[tr, r, c].map((x) => cell(x, (y) => `${y.createP99Ms.toFixed(1)} (mean ${y.createMeanMs.toFixed(1)})`)).join(' | ')} | ${r ? (tr.createP99Ms / r.createP99Ms).toFixed(2) : '-'} | ${c ? (tr.createP99Ms / c.createP99Ms).toFixed(2) : '-'} |`);
     }
   }
   const m = Object.fromEntries(par.many.map((x) => [x.runtime, x]));

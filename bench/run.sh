@@ -82,6 +82,16 @@ sh3() { # name template (a shell script)
 }
 
 export TRUE SLEEP
+# recipes (on by default): Bun's first create of a config marks it, the second leaves the recipe that the launcher
+# replays from then on. Each root's two configs are seeded so, before anything is timed, in the bench's own recipe dir.
+export TSRUN_RECIPE_DIR=$work/recipes
+for b in "$TRUE" "$SLEEP"; do
+  for i in 1 2; do
+    "$(bin tsrun)" --root "$work/root-tsrun" create --bundle "$b" bench-seed </dev/null >/dev/null 2>&1
+    "$(bin tsrun)" --root "$work/root-tsrun" delete --force bench-seed >/dev/null 2>&1
+  done
+done
+[ "$(ls "$TSRUN_RECIPE_DIR" | grep -c -- '-create$')" = 2 ] || { echo "bench: tsrun left no recipe for the bench's configs" >&2; exit 1; }
 WAIT='p=$(cat @ROOT@.pid); while [ -e /proc/$p ] && ! grep -q ") Z" /proc/$p/stat 2>/dev/null; do :; done'
 
 run3 run-true "@RT@ --root @ROOT@ run --bundle $TRUE bench-run"
@@ -131,16 +141,13 @@ one kill "$GONE@RT@ --root @ROOT@ run -d --bundle $SLEEP bench-one </dev/null >/
 one delete "$GONE@RT@ --root @ROOT@ run -d --bundle $TRUE bench-one </dev/null >/dev/null 2>&1; until @RT@ --root @ROOT@ state bench-one | grep -q stopped; do :; done" "@RT@ --root @ROOT@ delete bench-one"
 for rt in tsrun runc crun; do "$(bin $rt)" --root "$work/root-$rt" delete --force bench-one >/dev/null 2>&1 || true; done
 run3 version "@RT@ --version"
-# create alone, each run on an id removed before it (not timed); then the same with TSRUN_RECIPES=1, where a
-# create by Bun leaves a recipe and tsrun-init replays the next ones without Bun (src/recipe/, native/replay.c).
+# create alone, each run on an id removed before it (not timed): tsrun replays the recipe its seeding left
+# (src/recipe/, native/replay.c); then the same with TSRUN_RECIPES=0, Bun's create every time, and the lifecycle so.
 # `env` before each runtime, so that the three start alike; runc and crun ignore the variable.
 GONEC='@RT@ --root @ROOT@ delete --force bench-c >/dev/null 2>&1; true'
 one create "$GONEC" "env @RT@ --root @ROOT@ create --bundle $TRUE bench-c"
-TSRUN_RECIPES=1 "$(bin tsrun)" --root "$work/root-tsrun" create --bundle "$TRUE" bench-seed </dev/null >/dev/null 2>&1
-"$(bin tsrun)" --root "$work/root-tsrun" delete --force bench-seed >/dev/null 2>&1
-ls "$work/root-tsrun/.recipes" >/dev/null || { echo "bench: tsrun left no recipe for the bench's config" >&2; exit 1; }
-one create-recipe "$GONEC" "env TSRUN_RECIPES=1 @RT@ --root @ROOT@ create --bundle $TRUE bench-c"
-sh3 lifecycle-recipe "env TSRUN_RECIPES=1 @RT@ --root @ROOT@ create --bundle $TRUE --pid-file @ROOT@.pid bench-cycle && @RT@ --root @ROOT@ start bench-cycle && $WAIT; @RT@ --root @ROOT@ delete bench-cycle"
+one create-bun "$GONEC" "env TSRUN_RECIPES=0 @RT@ --root @ROOT@ create --bundle $TRUE bench-c"
+sh3 lifecycle-bun "env TSRUN_RECIPES=0 @RT@ --root @ROOT@ create --bundle $TRUE --pid-file @ROOT@.pid bench-cycle && @RT@ --root @ROOT@ start bench-cycle && $WAIT; @RT@ --root @ROOT@ delete bench-cycle"
 for rt in tsrun runc crun; do "$(bin $rt)" --root "$work/root-$rt" delete --force bench-c >/dev/null 2>&1 || true; done
 # the floor under every tsrun command: an empty program, built and started the way tsrun is (no .env or
 # bunfig.toml autoload; the launcher, then Bun)
@@ -153,7 +160,7 @@ hf floor -n "empty Bun program, through tsrun's launcher" "$work/floor/tsrun" -n
 HF_WARMUP=0 HF_RUNS=3 sh3 fifty "i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ create --bundle $SLEEP b50-\$i </dev/null >/dev/null && @RT@ --root @ROOT@ start b50-\$i; i=\$((i+1)); done; i=0; while [ \$i -lt 50 ]; do @RT@ --root @ROOT@ kill b50-\$i KILL; @RT@ --root @ROOT@ delete --force b50-\$i; i=\$((i+1)); done"
 # parallel load: 1 to 8 workers creating, starting and deleting; list and state with 500 present
 node "$REPO/bench/parallel.mjs" "$work" "$TRUE" "$SLEEP" "$out/parallel.json" "tsrun=$(bin tsrun)" "runc=$(bin runc)" "crun=$(bin crun)" \
-  "tsrun+recipes=$(bin tsrun)"
+  "tsrun+bun=$(bin tsrun)"
 node "$REPO/bench/report.mjs" "$out"
 # the engines' default seccomp profiles (captured from Docker and podman here), first compile and cached
 bash "$REPO/bench/engine-seccomp.sh" "$RUNS"
