@@ -56,7 +56,11 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     return ids;
   };
   const read = (id: string, f: string) => fs.readFileSync(path.join(h.root, id, f), 'utf8');
-  const cgroupFile = (id: string, f: string) => fs.readFileSync(`${JSON.parse(read(id, 'state.json')).cgroupPaths.devices}/${f}`, 'utf8');
+  /** A file of the container's cgroup: of its devices hierarchy on v1, of its one directory on v2. */
+  const cgroupFile = (id: string, v1: string, v2: string) => {
+    const paths = JSON.parse(read(id, 'state.json')).cgroupPaths;
+    return fs.readFileSync(paths.devices ? `${paths.devices}/${v1}` : `${paths.unified}/${v2}`, 'utf8');
+  };
 
   /** `text` of container `from` as it reads for container `to`: id, pids, start times and creation time swapped. */
   function as(text: string, from: string, to: string): string {
@@ -109,7 +113,7 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     const bunParts = parts(read(first, 'answers'));
     expect(parts(answers)).toEqual({ head: bunParts.head.map((l) => as(`${l}\n`, first, second).slice(0, -1)), docs: bunParts.docs.map((d) => as(d, first, second)) });
     expect(read(second, 'config.json')).toBe(read(first, 'config.json'));
-    expect(cgroupFile(second, 'devices.list')).toBe(cgroupFile(first, 'devices.list'));
+    expect(cgroupFile(second, 'devices.list', 'cgroup.controllers')).toBe(cgroupFile(first, 'devices.list', 'cgroup.controllers'));
     // Bun's state of it, then the launcher's start, kill and delete
     const st = JSON.parse(bun(['state', second], { TSRUN_NO_FAST_PATH: '1' }).stdout);
     expect(st).toMatchObject({ id: second, status: 'created', bundle: fs.realpathSync(bundle) });

@@ -16,6 +16,8 @@ if [ ! -x "$LAB" ]; then
   exit 0
 fi
 [ "$(id -u)" = 0 ] || { echo "run-v2.sh: needs root (cgv2-run does)" >&2; exit 1; }
+# a guest kernel that boots on this CPU (scripts/cgv2-kernel.sh: AMX hosts need a newer UML than the lab's)
+eval "$(bash scripts/cgv2-kernel.sh "$LAB")"
 start=$(date +%s.%N)
 # the busybox rootfs rootless-systemd.test.ts's user copies, made here: under UML it takes a minute
 tpl=$(mktemp -d /tmp/tsrun-v2-rootfs.XXXXXX)
