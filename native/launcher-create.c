@@ -1,8 +1,8 @@
 /*
  * launcher-create.c - `tsrun [--root DIR] create|run [--bundle DIR|-b DIR] [--pid-file FILE] ID` (run: in the
  * foreground) when a create or run by Bun left a recipe for this config (src/recipe/; TSRUN_RECIPES=0 turns it
- * off): the config's CRC-32 and length and the root's CRC-32 name /run/tsrun-recipes/<crc>-<len>-<root crc>-create
- * (or -run; TSRUN_RECIPE_DIR moves it), and if it is there tsrun-init replays it (native/replay.c), which checks
+ * off): the config's CRC-32 and length and the CRC-32 of the root and the bundle's realpath name
+ * /run/tsrun-recipes/<crc>-<len>-<place crc>-create (or -run; TSRUN_RECIPE_DIR moves it), and if it is there tsrun-init replays it (native/replay.c), which checks
  * everything it depends on and gives way to Bun itself at any doubt. Here only the command line is read: any flag
  * beyond these, a relative root or no recipe, and this returns (about 0.1 ms) for Bun as always.
  */
@@ -68,28 +68,46 @@ void replay_create(long argc, char **argv, char **envp)
 	long n = read_file(path, g_config, sizeof g_config);
 	if (n < 0)
 		return;
-	/* <config crc32 hex>-<config length>-<root crc32 hex>-create, as src/recipe/seen.ts names it */
+	/* where: the root as given, NUL, the bundle's realpath (the kernel's name for it, through an O_PATH fd) */
+	static char place[2 * PATH_MAX_ + 2];
+	long pl = 0;
+	while (root[pl] && pl < PATH_MAX_)
+		place[pl] = root[pl], pl++;
+	place[pl++] = '\0';
+	long bfd = sys4(NR_openat, AT_FDCWD_, (long)bundle, 010000000 /* O_PATH */ | 02000000 /* O_CLOEXEC */, 0);
+	if (bfd < 0)
+		return;
+	char fdlink[32] = "/proc/self/fd/", digits[24];
+	int nd = 0, at = 14;
+	long v = bfd;
+	do
+		digits[nd++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (nd > 0)
+		fdlink[at++] = digits[--nd];
+	fdlink[at] = '\0';
+	long bl = sys4(NR_readlinkat, AT_FDCWD_, (long)fdlink, (long)(place + pl), PATH_MAX_);
+	sys3(NR_close, bfd, 0, 0);
+	if (bl <= 0 || bl >= PATH_MAX_ || place[pl] != '/')
+		return;
+	pl += bl;
+	/* <config crc32 hex>-<config length>-<place crc32 hex>-create, as src/recipe/seen.ts names it */
 	char *p = name;
 	p = hex8(p, crc32(g_config, n));
 	*p++ = '-';
-	char digits[24];
-	int nd = 0;
 	do
 		digits[nd++] = (char)('0' + n % 10);
 	while ((n /= 10) > 0);
 	while (nd > 0)
 		*p++ = digits[--nd];
 	*p++ = '-';
-	long rl = 0;
-	while (root[rl])
-		rl++;
-	p = hex8(p, crc32(root, rl));
+	p = hex8(p, crc32(place, pl));
 	for (const char *m = mode; (*p = *m); m++)
 		p++;
-	const char *dir = "/run/tsrun-recipes", *v;
+	const char *dir = "/run/tsrun-recipes", *d;
 	for (char **e = envp; *e; e++)
-		if ((v = after(*e, "TSRUN_RECIPE_DIR=")) && v[0])
-			dir = v;
+		if ((d = after(*e, "TSRUN_RECIPE_DIR=")) && d[0])
+			dir = d;
 	char recipe[PATH_MAX_];
 	if (!join3(recipe, sizeof recipe, dir, "/", name))
 		return;

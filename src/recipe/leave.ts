@@ -114,7 +114,7 @@ export async function makeRecipe(seen: CreateSeen): Promise<{ bytes: Buffer; fil
       ...Object.fromEntries(records.docs.map((d, i) => [`doc${i}`, d])),
     },
   });
-  return { bytes, file: recipePath(seen.root, seen.configBytes, seen.mode) };
+  return { bytes, file: recipePath({ root: seen.root, bundle: seen.planInput.bundle }, seen.configBytes, seen.mode) };
 }
 
 /** Writes the recipe for `seen`, if it may have one; returns why not otherwise. Never throws. */

@@ -16,25 +16,31 @@ export function recipeDir(): string {
   return process.env.TSRUN_RECIPE_DIR || '/run/tsrun-recipes';
 }
 
-/** A recipe's name, <config crc>-<config length>-<root crc>-<mode>: what the launcher finds from the command line and the config's bytes. */
-export function recipePath(root: string, config: Buffer, mode: 'create' | 'run' | 'seen'): string {
-  return path.join(recipeDir(), `${crc32hex(config)}-${config.length}-${crc32hex(root)}-${mode}`);
+/** Where a create is: its --root as given and its bundle's realpath (a recipe is for one of each). */
+export interface RecipePlace {
+  root: string;
+  bundle: string;
 }
 
-function markPath(root: string, config: Buffer): string {
-  return recipePath(root, config, 'seen');
+/**
+ * A recipe's name, <config crc>-<config length>-<crc of root NUL bundle>-<mode>: what the launcher finds from the
+ * command line and the config's bytes. The bundle is in it, so that the same config in many bundles (a conformance
+ * suite's) is many configs, each created once, not one recipe made again for each.
+ */
+export function recipePath(at: RecipePlace, config: Buffer, mode: 'create' | 'run' | 'seen'): string {
+  return path.join(recipeDir(), `${crc32hex(config)}-${config.length}-${crc32hex(Buffer.from(`${at.root}\0${at.bundle}`))}-${mode}`);
 }
 
-/** Whether Bun created this config in this root before (the mark, or a recipe a replay gave way from). */
-export function seenBefore(root: string, config: Buffer): boolean {
-  return existsSync(markPath(root, config));
+/** Whether Bun created this config here before (the mark). */
+export function seenBefore(at: RecipePlace, config: Buffer): boolean {
+  return existsSync(recipePath(at, config, 'seen'));
 }
 
 /** Leaves the mark after a create that may have a recipe. Never throws: a mark is only a hint. */
-export function markSeen(root: string, config: Buffer): void {
+export function markSeen(at: RecipePlace, config: Buffer): void {
   try {
     mkdirSync(recipeDir(), { recursive: true, mode: 0o700 });
-    closeSync(openSync(markPath(root, config), 'w', 0o600));
+    closeSync(openSync(recipePath(at, config, 'seen'), 'w', 0o600));
     trim(recipeDir(), '-seen');
   } catch {
     // no mark: the next create leaves it

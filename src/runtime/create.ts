@@ -104,7 +104,7 @@ async function createLocked(
   if (!spec.process) record.noProcess = true;
   let cgroup: CgroupManager | undefined;
   let movesDevices = false;
-  const recipes = recipeWay(o, id, spec, seen);
+  const recipes = recipeWay(o, id, spec, seen, bundle);
   // the recipe for the next create of this config: what the driver and the planner did
   const recording = recipes.facts && recipes.record ? await recorders() : undefined;
   try {
@@ -201,7 +201,7 @@ async function createLocked(
     delete record.creator;
     dir.write(record);
     if (o.pidFile) writeAtomic(o.pidFile, String(record.pid));
-    if (recipes.facts && !recipes.record) markSeen(o.root, seen.configBytes);
+    if (recipes.facts && !recipes.record) markSeen({ root: o.root, bundle }, seen.configBytes);
     if (recording && recipes.facts) {
       const { leaveRecipe } = await import('../recipe/leave');
       const why = await leaveRecipe({
@@ -243,7 +243,7 @@ async function createLocked(
  * should. A config is marked on Bun's first create and recorded on the next; with a recipe there already, only
  * when the replay gave way (the host changed), not when the launcher could not take the command line.
  */
-function recipeWay(o: CreateOptions & { listenFds: number }, id: string, spec: Spec, seen: Seen): { facts?: RecipeFacts; record: boolean } {
+function recipeWay(o: CreateOptions & { listenFds: number }, id: string, spec: Spec, seen: Seen, bundle: string): { facts?: RecipeFacts; record: boolean } {
   const gaveWay = process.env.TSRUN_REPLAY_GAVE_WAY === '1';
   delete process.env.TSRUN_REPLAY_GAVE_WAY;
   if (process.env.TSRUN_RECIPES === '0') return { record: false };
@@ -262,8 +262,9 @@ function recipeWay(o: CreateOptions & { listenFds: number }, id: string, spec: S
     run: !!o.wait,
   };
   if (earlyBlockers(spec, facts).length > 0) return { record: false };
-  if (!seenBefore(o.root, seen.configBytes)) return { facts, record: false };
-  return { facts, record: gaveWay || !existsSync(recipePath(o.root, seen.configBytes, o.wait ? 'run' : 'create')) };
+  const at = { root: o.root, bundle };
+  if (!seenBefore(at, seen.configBytes)) return { facts, record: false };
+  return { facts, record: gaveWay || !existsSync(recipePath(at, seen.configBytes, o.wait ? 'run' : 'create')) };
 }
 
 /** The recorders of recipe/ (loaded only for a create that leaves a recipe): the cgroup driver's calls, the planner's host reads. */

@@ -28,11 +28,11 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
 
   const env = (more: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', ...more });
   /** The copy of the launcher: "bun: ..." in its output when it gave way. */
-  const viaCopy = (args: string[], more: Record<string, string> = ON) => {
+  const viaCopy = (args: string[], more: Record<string, string> = ON, cwd?: string) => {
     const out = path.join(h.dir, `copy-out-${process.hrtime.bigint()}`);
     const fd = fs.openSync(out, 'w');
     try {
-      const r = spawnSync(fake, ['--root', h.root, ...args], { stdio: ['ignore', fd, fd], env: env(more), timeout: 30_000 });
+      const r = spawnSync(fake, ['--root', h.root, ...args], { stdio: ['ignore', fd, fd], env: env(more), timeout: 30_000, cwd });
       return { code: r.status, out: fs.readFileSync(out, 'utf8') };
     } finally {
       fs.closeSync(fd);
@@ -44,7 +44,8 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
   const recipes = () => all().filter((f) => f.endsWith('-create'));
   const nameOf = (bundle: string, kind: string) => {
     const config = fs.readFileSync(path.join(bundle, 'config.json'));
-    return `${crc32hex(config)}-${config.length}-${crc32hex(h.root)}-${kind}`;
+    const place = Buffer.from(`${h.root}\0${fs.realpathSync(bundle)}`);
+    return `${crc32hex(config)}-${config.length}-${crc32hex(place)}-${kind}`;
   };
   /** Bun's first create of the config marks it, the second leaves the recipe: returns the two ids. */
   const seed = (bundle: string, label: string, more: string[] = []) => {
@@ -190,6 +191,29 @@ describe.skipIf(!enabled)('a create replayed from a recipe', () => {
     expect(bun(['delete', '--force', again]).code).toBe(0);
     expect(bun(['delete', '--force', seedId]).code).toBe(0);
     expect(leftovers(h.root, again)).toEqual([]);
+  });
+
+  it('the same config in another bundle is another: marked, not replayed, and the first recipe stays', () => {
+    const bundle = h.bundle((c) => (c.process.args = ['sleep', '307']));
+    const ids = seed(bundle, 'where');
+    const recipe = path.join(recipeDir(), nameOf(bundle, 'create'));
+    const was = fs.readFileSync(recipe);
+    const elsewhere = path.join(h.dir, 'elsewhere');
+    fs.mkdirSync(elsewhere);
+    fs.copyFileSync(path.join(bundle, 'config.json'), path.join(elsewhere, 'config.json'));
+    const other = h.id('elsewhere');
+    expect(viaCopy(['create', '--bundle', elsewhere, other]).out).toMatch(/^bun: /);
+    expect(leftovers(h.root, other)).toEqual([]);
+    const real = h.id('elsewhere-bun');
+    expect(bun(['create', '--bundle', elsewhere, real]).code).toBe(0);
+    expect(all()).toContain(nameOf(elsewhere, 'seen'));
+    expect(fs.readFileSync(recipe).equals(was)).toBe(true);
+    // a relative bundle names the same place: replayed
+    const rel = h.id('relative');
+    const r = viaCopy(['create', '--bundle', path.basename(bundle), rel], ON, path.dirname(bundle));
+    expect(r.out).not.toMatch(/bun:/);
+    expect(r.code).toBe(0);
+    for (const id of [...ids, real, rel]) expect(bun(['delete', '--force', id]).code).toBe(0);
   });
 
   it('another config has no recipe, and a config with the id in it leaves none', () => {
