@@ -77,15 +77,9 @@ void replay_create(long argc, char **argv, char **envp)
 	long bfd = sys4(NR_openat, AT_FDCWD_, (long)bundle, 010000000 /* O_PATH */ | 02000000 /* O_CLOEXEC */, 0);
 	if (bfd < 0)
 		return;
-	char fdlink[32] = "/proc/self/fd/", digits[24];
-	int nd = 0, at = 14;
-	long v = bfd;
-	do
-		digits[nd++] = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	while (nd > 0)
-		fdlink[at++] = digits[--nd];
-	fdlink[at] = '\0';
+	char fdlink[40], num[24];
+	if (!join3(fdlink, sizeof fdlink, "/proc/self/fd", "/", decimal(bfd, num + sizeof num)))
+		return;
 	long bl = sys4(NR_readlinkat, AT_FDCWD_, (long)fdlink, (long)(place + pl), PATH_MAX_);
 	sys3(NR_close, bfd, 0, 0);
 	if (bl <= 0 || bl >= PATH_MAX_ || place[pl] != '/')
@@ -95,11 +89,8 @@ void replay_create(long argc, char **argv, char **envp)
 	char *p = name;
 	p = hex8(p, crc32(g_config, n));
 	*p++ = '-';
-	do
-		digits[nd++] = (char)('0' + n % 10);
-	while ((n /= 10) > 0);
-	while (nd > 0)
-		*p++ = digits[--nd];
+	for (const char *d = decimal(n, num + sizeof num); *d; d++)
+		*p++ = *d;
 	*p++ = '-';
 	p = hex8(p, crc32(place, pl));
 	for (const char *m = mode; (*p = *m); m++)

@@ -19,15 +19,6 @@
 static char g_lock[PATH_MAX_], g_stamp[64];
 static char g_error[4096 + 32] = "TSRUN_START_ERROR=";
 
-static char *decimal(long v, char *end)
-{
-	*--end = '\0';
-	do
-		*--end = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	return end;
-}
-
 /* "PID STARTTIME", as lock.ts's stamp() */
 static int make_stamp(void)
 {

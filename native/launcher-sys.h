@@ -57,6 +57,7 @@ int seq(const char *a, const char *b);                 /* equal strings */
 const char *after(const char *s, const char *prefix); /* the rest of s after prefix, else NULL */
 long read_file(const char *path, char *buf, long cap); /* its length; -2 missing, -1 other failure */
 long number(const char **s);                           /* a decimal at *s (moved past), else -1 */
+char *decimal(long v, char *end);                      /* v in decimal, NUL-terminated, ending before end */
 int join3(char *dst, long cap, const char *a, const char *b, const char *c); /* 0 when too long */
 __attribute__((noreturn)) void leave(int code);
 char *stat_field(char *stat, int n);                  /* field n of /proc/PID/stat, else NULL */

@@ -104,3 +104,12 @@ unsigned crc32(const char *p, long n)
 	}
 	return ~c;
 }
+
+char *decimal(long v, char *end)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	return end;
+}

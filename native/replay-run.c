@@ -32,17 +32,9 @@ static void forward(int sig)
 
 static bool alive(pid_t pid)
 {
-	char p[64], st[512];
-	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return false;
-	st[n] = '\0';
-	char *r = strrchr(st, ')');
-	return r && r[1] == ' ' && r[2] != 'Z' && r[2] != 'X';
+	char st[512];
+	const char *state = proc_stat(pid, st, sizeof st);
+	return state && *state != 'Z' && *state != 'X';
 }
 
 /* start.ts releaseInit: the fifo opened without blocking and read to its end; true only for "0" */
@@ -91,13 +83,11 @@ static bool parse_delete_facts(const struct out *answers, struct delete_facts *d
 {
 	memset(d, 0, sizeof *d);
 	char *text = strndup(answers->p, answers->n), *save = NULL;
-	int want = -1;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	int want = -1; /* the directory lines still to come after "rmdirs N" */
+	for (char *line = strtok_r(text, "\n", &save); line && want != 0; line = strtok_r(NULL, "\n", &save)) {
 		if (want > 0) {
 			d->rmdir[d->nrmdir++] = strdup(line);
 			want--;
-			if (want == 0)
-				break;
 		} else if (!strcmp(line, "deletable 1")) {
 			d->deletable = true;
 		} else if (!strncmp(line, "procs ", 6)) {
@@ -105,8 +95,6 @@ static bool parse_delete_facts(const struct out *answers, struct delete_facts *d
 		} else if (!strncmp(line, "rmdirs ", 7)) {
 			want = atoi(line + 7);
 			if (want < 0 || want > 16)
-				break;
-			if (want == 0)
 				break;
 		} else if (!strncmp(line, "doc ", 4)) {
 			break;
@@ -136,12 +124,10 @@ static bool remove_container(const struct replayed *r)
 	if (!parse_delete_facts(r->answers, &d))
 		return false;
 	/* the process has exited; with its pid namespace gone the rest leave the cgroup a moment later */
-	bool ok = true;
-	for (int tries = 0; !cgroup_empty(d.procs); tries++)
-		if (tries > 500 || usleep(1000) < 0) {
-			ok = false;
-			break;
-		}
+	int waited = 0;
+	while (!cgroup_empty(d.procs) && waited++ < 500)
+		usleep(1000);
+	bool ok = cgroup_empty(d.procs);
 	for (int i = 0; ok && i < d.nrmdir; i++) {
 		int tries = 0;
 		while (rmdir(d.rmdir[i]) < 0 && errno != ENOENT) {
@@ -187,9 +173,7 @@ static void delete_by_bun(const struct replayed *r, char **envp)
 
 int replay_run(const struct replayed *r, char **argv, char **envp)
 {
-	if (!release(r->fifo, r->container))
-		replay_give_way(argv, envp); /* nothing of the user's ran: undone, and Bun's run words what is wrong */
-	unlink(r->lock); /* held since the create, as run.ts holds it for the start */
+	/* as run.ts: forwarding starts before the release, so a signal right after the exec reaches the process */
 	g_target = r->container;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -198,6 +182,9 @@ int replay_run(const struct replayed *r, char **argv, char **envp)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++)
 		sigaction(FORWARDED[i], &sa, NULL);
+	if (!release(r->fifo, r->container))
+		replay_give_way(argv, envp); /* nothing of the user's ran: undone, and Bun's run words what is wrong */
+	unlink(r->lock); /* held since the create, as run.ts holds it for the start */
 	int status = -1;
 	for (;;) {
 		uint32_t tag, len;

@@ -117,27 +117,36 @@ static bool write_template(const struct recipe *r, const char *name, const struc
 	return ok;
 }
 
-/* field 22 of /proc/PID/stat, as src/state/proc.ts reads it */
-static bool start_time(pid_t pid, char *buf, size_t n)
+/* /proc/PID/stat from its state field on (after "comm) "), NUL-terminated in st; NULL when gone */
+const char *proc_stat(pid_t pid, char *st, size_t n)
 {
-	char p[64], st[4096];
+	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
+	ssize_t len = fd < 0 ? -1 : read(fd, st, n - 1);
 	if (fd >= 0)
 		close(fd);
 	if (len <= 0)
-		return false;
+		return NULL;
 	st[len] = '\0';
-	char *f = strrchr(st, ')');
-	for (int i = 2; f && i < 22; i++)
-		f = strchr(f + 1, ' ');
+	char *r = strrchr(st, ')');
+	return r && r[1] == ' ' ? r + 2 : NULL;
+}
+
+/* field 22 of /proc/PID/stat, as src/state/proc.ts reads it */
+static bool start_time(pid_t pid, char *buf, size_t n)
+{
+	char st[4096];
+	const char *f = proc_stat(pid, st, sizeof st);
+	for (int i = 3; f && i < 22; i++)
+		if ((f = strchr(f, ' ')))
+			f++;
 	if (!f)
 		return false;
-	size_t l = strcspn(f + 1, " ");
+	size_t l = strcspn(f, " ");
 	if (l == 0 || l >= n)
 		return false;
-	memcpy(buf, f + 1, l);
+	memcpy(buf, f, l);
 	buf[l] = '\0';
 	return true;
 }

@@ -70,5 +70,7 @@ struct replayed {
 	int sock; /* stage 0's end: MSG_EXIT comes on it */
 };
 int replay_run(const struct replayed *r, char **argv, char **envp);
+/* /proc/PID/stat from its state field on, in st (n bytes); NULL when the process is gone */
+const char *proc_stat(pid_t pid, char *st, size_t n);
 
 #endif
